@@ -1,0 +1,201 @@
+//! Accuracy, the confusion matrix and scikit-learn's `classification_report`.
+//!
+//! Our own 10×10 matrix rather than linfa's `ConfusionMatrix`: linfa's keeps only the classes
+//! that occur and orders them by first appearance, while the reports' tables and heatmaps want
+//! all ten classes in label order with their names, and raw counts.
+
+use ndarray::{Array1, Array2};
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::viz::Table;
+
+fn check_same_len(predicted: usize, truth: usize) -> Result<()> {
+    if predicted != truth {
+        return Err(Error::Mismatch(format!(
+            "{predicted} predictions for {truth} true labels; predict on the same set you score"
+        )));
+    }
+    if truth == 0 {
+        return Err(Error::invalid("cannot score an empty set"));
+    }
+    Ok(())
+}
+
+/// Fraction of predictions equal to the true labels.
+pub fn accuracy(predicted: &Array1<u8>, truth: &Array1<u8>) -> Result<f64> {
+    check_same_len(predicted.len(), truth.len())?;
+    let hits = predicted.iter().zip(truth).filter(|(p, t)| p == t).count();
+    Ok(hits as f64 / truth.len() as f64)
+}
+
+/// Counts of (true class, predicted class) pairs: rows are true labels, columns predictions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfusionMatrix {
+    pub counts: Array2<usize>,
+    pub class_names: Vec<String>,
+}
+
+impl ConfusionMatrix {
+    /// Builds the matrix for classes `0..class_names.len()`.
+    pub fn new(predicted: &Array1<u8>, truth: &Array1<u8>, class_names: &[String]) -> Result<Self> {
+        check_same_len(predicted.len(), truth.len())?;
+        let k = class_names.len();
+        let mut counts = Array2::<usize>::zeros((k, k));
+        for (&p, &t) in predicted.iter().zip(truth) {
+            if p as usize >= k || t as usize >= k {
+                return Err(Error::invalid(format!(
+                    "label {} does not fit the {k} class names given",
+                    p.max(t)
+                )));
+            }
+            counts[[t as usize, p as usize]] += 1;
+        }
+        Ok(Self {
+            counts,
+            class_names: class_names.to_vec(),
+        })
+    }
+
+    /// For Fashion-MNIST's ten classes.
+    pub fn fashion(predicted: &Array1<u8>, truth: &Array1<u8>) -> Result<Self> {
+        Self::new(predicted, truth, &crate::data::class_names())
+    }
+
+    pub fn n_classes(&self) -> usize {
+        self.class_names.len()
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts.sum()
+    }
+
+    pub fn accuracy(&self) -> f64 {
+        let diag: usize = (0..self.n_classes()).map(|i| self.counts[[i, i]]).sum();
+        diag as f64 / self.total().max(1) as f64
+    }
+
+    /// How often true class `truth` was predicted as `predicted`.
+    pub fn count(&self, truth: usize, predicted: usize) -> usize {
+        self.counts.get([truth, predicted]).copied().unwrap_or(0)
+    }
+
+    /// Per class: (precision, recall, f1, support); 0 where undefined, as scikit-learn's
+    /// `zero_division=0`.
+    pub fn per_class(&self) -> Vec<(f64, f64, f64, usize)> {
+        (0..self.n_classes())
+            .map(|c| {
+                let tp = self.counts[[c, c]] as f64;
+                let predicted: usize = self.counts.column(c).sum();
+                let support: usize = self.counts.row(c).sum();
+                let precision = if predicted > 0 {
+                    tp / predicted as f64
+                } else {
+                    0.0
+                };
+                let recall = if support > 0 {
+                    tp / support as f64
+                } else {
+                    0.0
+                };
+                let f1 = if precision + recall > 0.0 {
+                    2.0 * precision * recall / (precision + recall)
+                } else {
+                    0.0
+                };
+                (precision, recall, f1, support)
+            })
+            .collect()
+    }
+
+    /// The most frequent confusions (true, predicted, count), largest first.
+    pub fn top_confusions(&self, n: usize) -> Vec<(String, String, usize)> {
+        let mut pairs: Vec<(usize, usize, usize)> = self
+            .counts
+            .indexed_iter()
+            .filter(|((t, p), &c)| t != p && c > 0)
+            .map(|((t, p), &c)| (t, p, c))
+            .collect();
+        pairs.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+        pairs
+            .into_iter()
+            .take(n)
+            .map(|(t, p, c)| (self.class_names[t].clone(), self.class_names[p].clone(), c))
+            .collect()
+    }
+
+    /// scikit-learn's `classification_report` as a table: one row per class, then accuracy,
+    /// macro avg and weighted avg.
+    pub fn classification_report(&self) -> Result<Table> {
+        let rows = self.per_class();
+        let total = self.total();
+        let mut names: Vec<String> = self.class_names.clone();
+        let mut precision: Vec<Option<f64>> = rows.iter().map(|r| Some(r.0)).collect();
+        let mut recall: Vec<Option<f64>> = rows.iter().map(|r| Some(r.1)).collect();
+        let mut f1: Vec<Option<f64>> = rows.iter().map(|r| Some(r.2)).collect();
+        let mut support: Vec<u64> = rows.iter().map(|r| r.3 as u64).collect();
+
+        let k = rows.len() as f64;
+        let macro_avg = |f: fn(&(f64, f64, f64, usize)) -> f64| rows.iter().map(f).sum::<f64>() / k;
+        let weighted = |f: fn(&(f64, f64, f64, usize)) -> f64| {
+            rows.iter().map(|r| f(r) * r.3 as f64).sum::<f64>() / total.max(1) as f64
+        };
+        names.push("accuracy".into());
+        precision.push(None);
+        recall.push(None);
+        f1.push(Some(self.accuracy()));
+        support.push(total as u64);
+        for (name, avg) in [
+            ("macro avg", &macro_avg as &dyn Fn(_) -> f64),
+            ("weighted avg", &weighted),
+        ] {
+            names.push(name.into());
+            precision.push(Some(avg(|r| r.0)));
+            recall.push(Some(avg(|r| r.1)));
+            f1.push(Some(avg(|r| r.2)));
+            support.push(total as u64);
+        }
+        let frame = DataFrame::new(
+            names.len(),
+            vec![
+                Column::new("class".into(), names),
+                Column::new("precision".into(), precision),
+                Column::new("recall".into(), recall),
+                Column::new("f1-score".into(), f1),
+                Column::new("support".into(), support),
+            ],
+        )?;
+        Ok(Table::new(frame))
+    }
+
+    /// The matrix as a heatmap with counts and class names.
+    pub fn heatmap(&self, title: &str) -> Result<crate::viz::Figure> {
+        crate::viz::confusion_heatmap(self, title)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn matrix_and_report_match_hand_counts() {
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let truth = array![0u8, 0, 1, 1, 2, 2];
+        let pred = array![0u8, 1, 1, 1, 2, 0];
+        let cm = ConfusionMatrix::new(&pred, &truth, &names).expect("valid labels");
+        assert_eq!(cm.counts, array![[1, 1, 0], [0, 2, 0], [1, 0, 1]]);
+        assert!((cm.accuracy() - 4.0 / 6.0).abs() < 1e-12);
+        assert_eq!(accuracy(&pred, &truth).expect("same length"), cm.accuracy());
+        let pc = cm.per_class();
+        // class b: precision 2/3, recall 1, f1 0.8
+        assert!(
+            (pc[1].0 - 2.0 / 3.0).abs() < 1e-12 && pc[1].1 == 1.0 && (pc[1].2 - 0.8).abs() < 1e-12
+        );
+        let report = cm.classification_report().expect("table");
+        assert_eq!(report.frame.height(), 6);
+        assert_eq!(cm.top_confusions(1)[0].2, 1);
+        assert!(accuracy(&array![0u8], &truth).is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! Evaluation: metrics, confusion matrix, per-class reports.
+
+pub mod metrics;
+
+pub use metrics::{accuracy, ConfusionMatrix};

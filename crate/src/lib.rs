@@ -1,0 +1,24 @@
+//! fashion-lab: five Fashion-MNIST coursework reports reproduced in Rust.
+//!
+//! The modules follow the pipeline: [`data`] → [`prep`] → models → training → [`eval`] → [`viz`].
+//! Everything random takes a seed; every fallible call returns [`Result`] with an [`Error`] that
+//! says what to do next, so a mistake in a notebook cell never kills the kernel.
+
+pub mod budget;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod prep;
+pub mod viz;
+
+pub use budget::{full_or_quick, quick_mode};
+pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
+pub use error::{Error, Result};
+pub use eval::{accuracy, ConfusionMatrix};
+pub use prep::{one_hot, scale_255, MinMaxScaler, StandardScaler};
+pub use viz::{Figure, Series, Table};
+
+/// Re-exported so notebooks can name the types they keep across cells.
+pub use ndarray::{self, Array1, Array2};
+pub use polars;
+pub use polars::prelude::{Column, DataFrame};

@@ -1,0 +1,439 @@
+//! The reports' charts, drawn with plotters into SVG.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{image_grid, Figure};
+use crate::data::{ImageSet, CLASS_NAMES, N_CLASSES};
+use crate::error::{Error, Result};
+use crate::eval::ConfusionMatrix;
+
+/// matplotlib's `tab10`, so charts look like the reports' figures.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn plot_err(e: impl std::fmt::Display) -> Error {
+    Error::Plot(e.to_string())
+}
+
+/// A named line of (x, y) points. Non-finite points (a diverged run's NaN loss) are skipped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+impl Series {
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            name: name.into(),
+            points,
+        }
+    }
+
+    /// y values against 1, 2, 3, … (epochs).
+    pub fn per_epoch(name: impl Into<String>, ys: &[f64]) -> Self {
+        Self::new(
+            name,
+            ys.iter()
+                .enumerate()
+                .map(|(i, &y)| ((i + 1) as f64, y))
+                .collect(),
+        )
+    }
+
+    fn finite(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    }
+}
+
+fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let pad = (hi - lo) * 0.06;
+    (lo - pad, hi + pad)
+}
+
+fn svg_figure(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
+) -> Result<Figure> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        draw(&root)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(Figure::from_svg(svg))
+}
+
+fn draw_lines(
+    area: &DrawingArea<SVGBackend, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<()> {
+    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.finite()).collect();
+    let (x0, x1) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.0), b.max(p.0))
+        });
+    let (y0, y1) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.1), b.max(p.1))
+        });
+    let ((x0, x1), (y0, y1)) = (padded(x0, x1), padded(y0, y1));
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_err)?;
+    for (i, s) in series.iter().enumerate() {
+        let c = color(i);
+        chart
+            .draw_series(LineSeries::new(s.finite(), c.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        chart
+            .draw_series(s.finite().map(|p| Circle::new(p, 3, c.filled())))
+            .map_err(plot_err)?;
+    }
+    if series.iter().any(|s| !s.name.is_empty()) {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(plot_err)?;
+    }
+    Ok(())
+}
+
+/// A line chart of one or more series (e.g. validation accuracy against k).
+pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<Figure> {
+    if series.is_empty() {
+        return Err(Error::invalid("a line chart needs at least one series"));
+    }
+    svg_figure((760, 440), |root| {
+        draw_lines(root, title, x_label, y_label, series)
+    })
+}
+
+/// Learning curves: loss (left) and accuracy (right) per epoch, train and validation.
+pub fn learning_curves(title: &str, loss: &[Series], accuracy: &[Series]) -> Result<Figure> {
+    if loss.is_empty() && accuracy.is_empty() {
+        return Err(Error::invalid(
+            "learning curves need at least one loss or accuracy series",
+        ));
+    }
+    svg_figure((1040, 420), |root| {
+        let root = root.titled(title, ("sans-serif", 20)).map_err(plot_err)?;
+        let (left, right) = root.split_horizontally(520);
+        if !loss.is_empty() {
+            draw_lines(&left, "loss", "epoch", "loss", loss)?;
+        }
+        if !accuracy.is_empty() {
+            draw_lines(&right, "accuracy", "epoch", "accuracy", accuracy)?;
+        }
+        Ok(())
+    })
+}
+
+/// Category positions 0..n on an f64 axis, labelled by name.
+fn category_formatter(labels: &[String]) -> impl Fn(&f64) -> String + '_ {
+    move |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+            labels[i as usize].clone()
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Bars for each (label, value), with optional ± error bars (e.g. the spread over repeats).
+pub fn bar_chart(
+    title: &str,
+    y_label: &str,
+    labels: &[String],
+    values: &[f64],
+    errors: Option<&[f64]>,
+) -> Result<Figure> {
+    if labels.is_empty()
+        || labels.len() != values.len()
+        || errors.is_some_and(|e| e.len() != values.len())
+    {
+        return Err(Error::Mismatch(format!(
+            "a bar chart needs as many labels as values (and errors): {} labels, {} values",
+            labels.len(),
+            values.len()
+        )));
+    }
+    let err_of = |i: usize| {
+        errors
+            .map(|e| e[i])
+            .filter(|e| e.is_finite())
+            .unwrap_or(0.0)
+    };
+    let top = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, v)| v + err_of(i))
+        .fold(0.0f64, f64::max);
+    let bottom = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::min);
+    let n = labels.len();
+    svg_figure((760, 440), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                -0.5..(n as f64 - 0.5),
+                bottom..(top * 1.1).max(bottom + 1e-9),
+            )
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&category_formatter(labels))
+            .y_desc(y_label)
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(
+                values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(i, &v)| {
+                        let x = i as f64;
+                        Rectangle::new([(x - 0.35, 0.0), (x + 0.35, v)], color(i).filled())
+                    }),
+            )
+            .map_err(plot_err)?;
+        chart
+            .draw_series(
+                values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(i, &v)| {
+                        let label = if v.abs() >= 100.0 {
+                            format!("{v:.0}")
+                        } else {
+                            format!("{v:.3}")
+                        };
+                        Text::new(
+                            label,
+                            (i as f64, v + err_of(i)),
+                            TextStyle::from(("sans-serif", 11).into_font())
+                                .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                        )
+                    }),
+            )
+            .map_err(plot_err)?;
+        if errors.is_some() {
+            chart
+                .draw_series(
+                    values
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| v.is_finite())
+                        .map(|(i, &v)| {
+                            let e = err_of(i);
+                            ErrorBar::new_vertical(
+                                i as f64,
+                                v - e,
+                                v,
+                                v + e,
+                                BLACK.stroke_width(1),
+                                10,
+                            )
+                        }),
+                )
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}
+
+/// One (or more) sample image per class, captioned with the class name.
+pub fn samples_per_class(set: &ImageSet, per_class: usize) -> Result<Figure> {
+    if per_class == 0 {
+        return Err(Error::invalid("per_class must be at least 1"));
+    }
+    let mut images = Vec::new();
+    let mut captions = Vec::new();
+    for (class, name) in CLASS_NAMES.iter().enumerate() {
+        let found: Vec<usize> = set
+            .labels
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l as usize == class)
+            .map(|(i, _)| i)
+            .take(per_class)
+            .collect();
+        for i in found {
+            images.push(set.image(i)?);
+            captions.push(name.to_string());
+        }
+    }
+    image_grid(
+        "One sample per class",
+        &images,
+        &captions,
+        N_CLASSES.min(images.len()).max(1),
+        3,
+    )
+}
+
+/// Images per class in each named split (grouped bars).
+pub fn class_distribution(splits: &[(&str, &ImageSet)]) -> Result<Figure> {
+    if splits.is_empty() {
+        return Err(Error::invalid(
+            "class_distribution needs at least one split",
+        ));
+    }
+    let counts: Vec<[usize; N_CLASSES]> = splits.iter().map(|(_, s)| s.class_counts()).collect();
+    let top = counts.iter().flatten().copied().max().unwrap_or(1) as f64 * 1.12;
+    let names: Vec<String> = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
+    let width = 0.8 / splits.len() as f64;
+    svg_figure((900, 440), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("Class distribution per split", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.5..(N_CLASSES as f64 - 0.5), 0.0..top)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(N_CLASSES)
+            .x_label_formatter(&category_formatter(&names))
+            .x_label_style(("sans-serif", 11))
+            .y_desc("images")
+            .draw()
+            .map_err(plot_err)?;
+        for (s, ((name, _), row)) in splits.iter().zip(&counts).enumerate() {
+            let c = color(s);
+            chart
+                .draw_series(row.iter().enumerate().map(|(class, &n)| {
+                    let x0 = class as f64 - 0.4 + s as f64 * width;
+                    Rectangle::new([(x0, 0.0), (x0 + width * 0.95, n as f64)], c.filled())
+                }))
+                .map_err(plot_err)?
+                .label(format!("{name} ({})", row.iter().sum::<usize>()))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// The confusion matrix as a heatmap: true class down, predicted class across, counts in cells.
+pub fn confusion_heatmap(cm: &ConfusionMatrix, title: &str) -> Result<Figure> {
+    let k = cm.n_classes();
+    if k == 0 {
+        return Err(Error::invalid("the confusion matrix has no classes"));
+    }
+    let max = cm.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let names = cm.class_names.clone();
+    let kf = k as f64;
+    svg_figure((820, 720), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 18))
+            .margin(14)
+            .x_label_area_size(70)
+            .y_label_area_size(100)
+            .build_cartesian_2d(-0.5..(kf - 0.5), (kf - 0.5)..-0.5)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(k)
+            .y_labels(k)
+            .x_label_formatter(&category_formatter(&names))
+            .y_label_formatter(&category_formatter(&names))
+            .x_label_style(("sans-serif", 11))
+            .y_label_style(("sans-serif", 11))
+            .x_desc("predicted")
+            .y_desc("true")
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(cm.counts.indexed_iter().map(|((t, p), &n)| {
+                // White → blue, as matplotlib's Blues.
+                let s = (n as f64 / max).sqrt();
+                let fill = RGBColor(
+                    (247.0 - s * (247.0 - 8.0)) as u8,
+                    (251.0 - s * (251.0 - 48.0)) as u8,
+                    (255.0 - s * (255.0 - 107.0)) as u8,
+                );
+                let (x, y) = (p as f64, t as f64);
+                Rectangle::new([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)], fill.filled())
+            }))
+            .map_err(plot_err)?;
+        chart
+            .draw_series(cm.counts.indexed_iter().map(|((t, p), &n)| {
+                let dark = (n as f64 / max).sqrt() > 0.55;
+                let style = ("sans-serif", 12)
+                    .into_font()
+                    .color(if dark { &WHITE } else { &BLACK })
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                Text::new(n.to_string(), (p as f64, t as f64), style)
+            }))
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}

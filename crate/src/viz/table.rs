@@ -1,0 +1,127 @@
+//! A polars DataFrame that shows as an HTML table in a notebook and as text elsewhere.
+
+use std::fmt;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::escape;
+use crate::error::{Error, Result};
+
+/// A result table: a DataFrame plus an optional title.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub frame: DataFrame,
+    pub title: Option<String>,
+}
+
+impl Table {
+    pub fn new(frame: DataFrame) -> Self {
+        Self { frame, title: None }
+    }
+
+    pub fn titled(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    fn cell_text(value: &AnyValue) -> String {
+        match value {
+            AnyValue::Null => String::new(),
+            AnyValue::Float64(v) => format_float(*v),
+            AnyValue::Float32(v) => format_float(f64::from(*v)),
+            AnyValue::String(s) => s.to_string(),
+            AnyValue::StringOwned(s) => s.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The table as an HTML `<table>` (numbers right-aligned, floats to 4 decimals).
+    pub fn to_html(&self) -> String {
+        let mut html = String::from(
+            "<table style=\"border-collapse:collapse;font-family:sans-serif;font-size:13px\">",
+        );
+        if let Some(title) = &self.title {
+            html.push_str(&format!(
+                "<caption style=\"font-weight:bold;padding:4px\">{}</caption>",
+                escape(title)
+            ));
+        }
+        html.push_str("<thead><tr>");
+        for name in self.frame.get_column_names() {
+            html.push_str(&format!(
+                "<th style=\"border-bottom:2px solid #444;padding:3px 10px\">{}</th>",
+                escape(name)
+            ));
+        }
+        html.push_str("</tr></thead><tbody>");
+        for row in 0..self.frame.height() {
+            html.push_str("<tr>");
+            for col in self.frame.columns() {
+                let value = col.get(row).unwrap_or(AnyValue::Null);
+                let align = if col.dtype().is_primitive_numeric() {
+                    "right"
+                } else {
+                    "left"
+                };
+                html.push_str(&format!(
+                    "<td style=\"border-bottom:1px solid #ddd;padding:3px 10px;text-align:{align}\">{}</td>",
+                    escape(&Self::cell_text(&value))
+                ));
+            }
+            html.push_str("</tr>");
+        }
+        html.push_str("</tbody></table>");
+        html
+    }
+
+    /// Writes the table as CSV.
+    pub fn save_csv(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut frame = self.frame.clone();
+        CsvWriter::new(&mut file)
+            .include_header(true)
+            .finish(&mut frame)
+            .map_err(|e| Error::Csv {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })
+    }
+
+    /// evcxr calls this to show the value of a cell.
+    pub fn evcxr_display(&self) {
+        println!(
+            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT",
+            self.to_html()
+        );
+    }
+}
+
+fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(title) = &self.title {
+            writeln!(f, "{title}")?;
+        }
+        write!(f, "{}", self.frame)
+    }
+}
+
+impl From<DataFrame> for Table {
+    fn from(frame: DataFrame) -> Self {
+        Table::new(frame)
+    }
+}
