@@ -8,6 +8,7 @@ pub mod budget;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod models;
 pub mod prep;
 pub mod viz;
 
@@ -15,6 +16,7 @@ pub use budget::{full_or_quick, quick_mode};
 pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
 pub use error::{Error, Result};
 pub use eval::{accuracy, ConfusionMatrix};
+pub use models::NearestCentroid;
 pub use prep::{one_hot, scale_255, MinMaxScaler, StandardScaler};
 pub use viz::{Figure, Series, Table};
 

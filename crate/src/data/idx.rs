@@ -75,18 +75,17 @@ pub fn parse_images(bytes: &[u8], path: &Path) -> Result<(Array2<u8>, usize, usi
         kind: "image",
         detail,
     };
+    if let Some(magic) = be_u32(bytes, 0).filter(|&m| m != IMAGES_MAGIC) {
+        return Err(bad(format!(
+            "magic number {magic:#010x}, expected {IMAGES_MAGIC:#010x}"
+        )));
+    }
     if bytes.len() < 16 {
         return Err(Error::Truncated {
             path: path.to_path_buf(),
             expected: 16,
             found: bytes.len(),
         });
-    }
-    let magic = be_u32(bytes, 0).unwrap_or_default();
-    if magic != IMAGES_MAGIC {
-        return Err(bad(format!(
-            "magic number {magic:#010x}, expected {IMAGES_MAGIC:#010x}"
-        )));
     }
     let n = be_u32(bytes, 4).unwrap_or_default() as usize;
     let rows = be_u32(bytes, 8).unwrap_or_default() as usize;
@@ -115,19 +114,18 @@ pub fn parse_images(bytes: &[u8], path: &Path) -> Result<(Array2<u8>, usize, usi
 
 /// Parses an IDX1 label buffer, checking every label is a class index 0..=9.
 pub fn parse_labels(bytes: &[u8], path: &Path) -> Result<Array1<u8>> {
+    if let Some(magic) = be_u32(bytes, 0).filter(|&m| m != LABELS_MAGIC) {
+        return Err(Error::BadIdx {
+            path: path.to_path_buf(),
+            kind: "label",
+            detail: format!("magic number {magic:#010x}, expected {LABELS_MAGIC:#010x}"),
+        });
+    }
     if bytes.len() < 8 {
         return Err(Error::Truncated {
             path: path.to_path_buf(),
             expected: 8,
             found: bytes.len(),
-        });
-    }
-    let magic = be_u32(bytes, 0).unwrap_or_default();
-    if magic != LABELS_MAGIC {
-        return Err(Error::BadIdx {
-            path: path.to_path_buf(),
-            kind: "label",
-            detail: format!("magic number {magic:#010x}, expected {LABELS_MAGIC:#010x}"),
         });
     }
     let n = be_u32(bytes, 4).unwrap_or_default() as usize;

@@ -1,0 +1,46 @@
+# fashion-lab: `make reports` runs every notebook into reports/, `make test` checks everything.
+# Every target sets up what it needs first; set-up steps do nothing when already done.
+
+EVCXR_VERSION := 0.22.0
+VENV          := .venv
+PY            := $(VENV)/bin/python
+NOTEBOOKS     := $(sorted $(wildcard notebooks/[0-9][0-9]-*.ipynb))
+REPORTS       := $(patsubst notebooks/%.ipynb,reports/%.html,$(NOTEBOOKS))
+CRATE_SOURCES := Cargo.toml $(shell find crate -name '*.rs' -o -name Cargo.toml 2>/dev/null)
+PDF           := $(if $(wildcard /usr/bin/chromium),--pdf,)
+
+export EVCXR_VERSION
+
+.PHONY: all setup data venv kernel reports test lab bench clean
+
+all: reports
+
+setup: data venv kernel
+
+data:
+	@tools/setup-data.sh
+
+venv:
+	@tools/setup-venv.sh
+
+kernel: venv
+	@tools/setup-kernel.sh
+
+# A report is redone when its notebook or the crate changed; otherwise `make reports` does nothing.
+reports: setup $(REPORTS)
+
+reports/%.html: notebooks/%.ipynb $(CRATE_SOURCES) | setup
+	@mkdir -p reports
+	$(PY) tools/run_notebooks.py --out reports --html $(PDF) $<
+
+test: setup
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo test --quiet
+	$(PY) tools/run_notebooks.py --quick --out target/notebooks-quick $(NOTEBOOKS)
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf reports target/notebooks-quick

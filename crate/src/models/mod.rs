@@ -1,0 +1,5 @@
+//! Classifiers.
+
+pub mod centroid;
+
+pub use centroid::NearestCentroid;

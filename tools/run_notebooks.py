@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Executes the notebooks headless with the Rust (evcxr) kernel and checks what they produced.
+
+    run_notebooks.py --out reports [--html] [--pdf] [--quick] [notebooks/NAME.ipynb ...]
+
+Every notebook runs with notebooks/ as its working directory. A cell fails the run when it has
+an error output or evcxr's error text on stderr (evcxr's execute reply carries no error name, so
+the outputs are what we read). Cells tagged "plot" must show an image. Progress goes to stdout,
+one line per cell, so long notebooks show where they are.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+# What evcxr prints on stderr for a compile error, a returned Err (`?`) or a panic.
+EVCXR_ERROR = re.compile(
+    r"^(error(\[E\d+\])?:|Error: |thread '.*' panicked|Child process terminated|Segmentation fault)",
+    re.MULTILINE,
+)
+IMAGE_TYPES = ("image/svg+xml", "image/png")
+
+
+def cell_errors(cell):
+    """The error texts in a code cell's outputs."""
+    found = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            text = "\n".join(out.get("traceback", [])) or f"{out.get('ename')}: {out.get('evalue')}"
+            found.append(text)
+        elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+            if EVCXR_ERROR.search(out.get("text", "")):
+                found.append(out["text"])
+    return found
+
+
+def has_image(cell):
+    return any(
+        any(t in out.get("data", {}) for t in IMAGE_TYPES)
+        for out in cell.get("outputs", [])
+        if out.get("output_type") in ("display_data", "execute_result")
+    )
+
+
+def first_line(cell):
+    src = cell.source.strip().splitlines()
+    return src[0][:70] if src else ""
+
+
+def execute(path: Path, timeout: int, startup_timeout: int):
+    nb = nbformat.read(path, as_version=4)
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    started = time.monotonic()
+    state = {"n": 0, "t": started}
+
+    def on_cell_start(cell, cell_index, **_):
+        state["t"] = time.monotonic()
+        state["n"] += 1
+        print(f"  [{path.name}] cell {state['n']}/{len(code_cells)}: {first_line(cell)}", flush=True)
+
+    def on_cell_executed(cell, cell_index, **_):
+        took = time.monotonic() - state["t"]
+        flag = "  ERROR" if cell_errors(cell) else ""
+        print(f"      done in {took:.1f}s{flag}", flush=True)
+
+    client = NotebookClient(
+        nb,
+        kernel_name="rust",
+        timeout=timeout,
+        startup_timeout=startup_timeout,
+        allow_errors=True,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        on_cell_start=on_cell_start,
+        on_cell_executed=on_cell_executed,
+    )
+    client.execute()
+    return nb, time.monotonic() - started
+
+
+def check(nb, name):
+    problems = []
+    n = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        n += 1
+        for err in cell_errors(cell):
+            problems.append(f"{name}, cell {n} ({first_line(cell)}):\n{err.strip()[:2000]}")
+        if "plot" in cell.get("metadata", {}).get("tags", []) and not has_image(cell):
+            problems.append(f"{name}, cell {n} ({first_line(cell)}): tagged 'plot' but shows no image")
+    return problems
+
+
+def export_html(nb, target: Path):
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    target.write_text(body, encoding="utf-8")
+
+
+def export_pdf(html: Path, target: Path, chromium: str):
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                f"--print-to-pdf={target}", html.resolve().as_uri(),
+            ],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
+        )
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("notebooks", nargs="*", type=Path)
+    ap.add_argument("--out", type=Path, required=True, help="folder for executed notebooks and exports")
+    ap.add_argument("--html", action="store_true", help="also export HTML")
+    ap.add_argument("--pdf", action="store_true", help="also export PDF through headless Chromium, if present")
+    ap.add_argument("--quick", action="store_true", help="quick mode: FASHION_LAB_QUICK=1 for the kernels")
+    ap.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take")
+    ap.add_argument("--startup-timeout", type=int, default=300)
+    args = ap.parse_args()
+
+    if args.quick:
+        os.environ["FASHION_LAB_QUICK"] = "1"
+    args.out.mkdir(parents=True, exist_ok=True)
+    paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    failures = []
+    summary = {}
+    for path in paths:
+        path = path.resolve()
+        print(f"==> {path.name}{' (quick mode)' if args.quick else ''}", flush=True)
+        nb, seconds = execute(path, args.timeout, args.startup_timeout)
+        executed = args.out / path.name
+        nbformat.write(nb, executed)
+        problems = check(nb, path.name)
+        failures += problems
+        summary[path.name] = {"seconds": round(seconds, 1), "errors": len(problems)}
+        if args.html or args.pdf:
+            html = executed.with_suffix(".html")
+            export_html(nb, html)
+            if args.pdf and chromium:
+                export_pdf(html, executed.with_suffix(".pdf"), chromium)
+        print(f"    {path.name}: {seconds:.0f}s, {'OK' if not problems else f'{len(problems)} problem(s)'}", flush=True)
+    (args.out / "run-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if failures:
+        print("\nFAILED:", file=sys.stderr)
+        for p in failures:
+            print(f"- {p}\n", file=sys.stderr)
+        sys.exit(1)
+    print(f"{len(paths)} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
