@@ -67,11 +67,15 @@ def execute(path: Path, timeout: int, startup_timeout: int):
     state = {"n": 0, "t": started}
 
     def on_cell_start(cell, cell_index, **_):
+        if cell.cell_type != "code":
+            return
         state["t"] = time.monotonic()
         state["n"] += 1
         print(f"  [{path.name}] cell {state['n']}/{len(code_cells)}: {first_line(cell)}", flush=True)
 
     def on_cell_executed(cell, cell_index, **_):
+        if cell.cell_type != "code":
+            return
         took = time.monotonic() - state["t"]
         flag = "  ERROR" if cell_errors(cell) else ""
         print(f"      done in {took:.1f}s{flag}", flush=True)

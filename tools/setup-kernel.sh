@@ -5,16 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 version=${EVCXR_VERSION:?set by the Makefile}
 cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
-exe=$(command -v evcxr_jupyter || echo "$cargo_bin/evcxr_jupyter")
-have=$("$exe" --version 2>/dev/null | awk '{print $2}' || true)
-if [ "$have" != "$version" ]; then
+exe=$cargo_bin/evcxr_jupyter
+# evcxr_jupyter has no --version; cargo's install list says which version is there.
+have=$(cargo install --list 2>/dev/null | awk '/^evcxr_jupyter v/{sub(/^v/, "", $2); sub(/:$/, "", $2); print $2}')
+if [ "$have" != "$version" ] || [ ! -x "$exe" ]; then
   command -v cargo >/dev/null || { echo "error: cargo not found; install Rust from rustup" >&2; exit 1; }
   echo "==> installing evcxr_jupyter $version (found: ${have:-none}); takes ~8 minutes once"
   cargo install --locked --quiet evcxr_jupyter --version "$version"
-  exe=$cargo_bin/evcxr_jupyter
 fi
 # rust-src lets the kernel's code completion work; it is optional.
 rustup component list --installed 2>/dev/null | grep -q rust-src || rustup component add rust-src >/dev/null 2>&1 || true
+# evcxr builds cells with opt-level 2, debug assertions and overflow checks, which makes
+# decompression and training several times slower than `cargo --release`. Cargo's profile
+# variables override that profile for every crate the kernel builds.
 spec_dir=.venv/share/jupyter/kernels/rust
 mkdir -p "$spec_dir"
 spec=$(cat <<JSON
@@ -22,7 +25,12 @@ spec=$(cat <<JSON
   "argv": ["$exe", "--control_file", "{connection_file}"],
   "display_name": "Rust (fashion-lab)",
   "language": "rust",
-  "interrupt_mode": "message"
+  "interrupt_mode": "message",
+  "env": {
+    "CARGO_PROFILE_DEV_OPT_LEVEL": "3",
+    "CARGO_PROFILE_DEV_DEBUG_ASSERTIONS": "false",
+    "CARGO_PROFILE_DEV_OVERFLOW_CHECKS": "false"
+  }
 }
 JSON
 )

@@ -32,3 +32,28 @@ pub fn describe() -> String {
         format!("full mode: the notebook's default budget (set {QUICK_ENV}=1 for a one-minute smoke run)")
     }
 }
+
+/// How this copy of the crate was compiled: a notebook prints it so a slow kernel is explained
+/// (evcxr's own profile keeps debug assertions on unless the kernel spec turns them off).
+pub fn build_info() -> String {
+    let assertions = if cfg!(debug_assertions) {
+        "ON (slow: start Jupyter with `make lab`, whose kernel turns them off)"
+    } else {
+        "off"
+    };
+    #[cfg(target_arch = "x86_64")]
+    let simd = if std::arch::is_x86_feature_detected!("avx512f") {
+        "AVX-512 CPU"
+    } else if std::arch::is_x86_feature_detected!("avx2") {
+        "AVX2 CPU"
+    } else {
+        "no AVX2"
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let simd = "non-x86 CPU";
+    format!(
+        "fashion-lab {}: debug assertions {assertions}; {simd}; {} threads",
+        env!("CARGO_PKG_VERSION"),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    )
+}

@@ -12,7 +12,7 @@ pub mod models;
 pub mod prep;
 pub mod viz;
 
-pub use budget::{full_or_quick, quick_mode};
+pub use budget::{build_info, full_or_quick, quick_mode};
 pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
 pub use error::{Error, Result};
 pub use eval::{accuracy, ConfusionMatrix};

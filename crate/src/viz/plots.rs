@@ -110,7 +110,7 @@ fn draw_lines(
         });
     let ((x0, x1), (y0, y1)) = (padded(x0, x1), padded(y0, y1));
     let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 18))
+        .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -118,6 +118,8 @@ fn draw_lines(
         .map_err(plot_err)?;
     chart
         .configure_mesh()
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 16))
         .x_desc(x_label)
         .y_desc(y_label)
         .light_line_style(RGBColor(235, 235, 235))
@@ -137,6 +139,7 @@ fn draw_lines(
     if series.iter().any(|s| !s.name.is_empty()) {
         chart
             .configure_series_labels()
+            .label_font(("sans-serif", 15))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
             .position(SeriesLabelPosition::UpperRight)
@@ -164,7 +167,7 @@ pub fn learning_curves(title: &str, loss: &[Series], accuracy: &[Series]) -> Res
         ));
     }
     svg_figure((1040, 420), |root| {
-        let root = root.titled(title, ("sans-serif", 20)).map_err(plot_err)?;
+        let root = root.titled(title, ("sans-serif", 24)).map_err(plot_err)?;
         let (left, right) = root.split_horizontally(520);
         if !loss.is_empty() {
             draw_lines(&left, "loss", "epoch", "loss", loss)?;
@@ -226,7 +229,7 @@ pub fn bar_chart(
     let n = labels.len();
     svg_figure((760, 440), |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
+            .caption(title, ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
@@ -237,6 +240,8 @@ pub fn bar_chart(
             .map_err(plot_err)?;
         chart
             .configure_mesh()
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 16))
             .disable_x_mesh()
             .x_labels(n)
             .x_label_formatter(&category_formatter(labels))
@@ -270,7 +275,7 @@ pub fn bar_chart(
                         Text::new(
                             label,
                             (i as f64, v + err_of(i)),
-                            TextStyle::from(("sans-serif", 11).into_font())
+                            TextStyle::from(("sans-serif", 14).into_font())
                                 .pos(Pos::new(HPos::Center, VPos::Bottom)),
                         )
                     }),
@@ -344,7 +349,7 @@ pub fn class_distribution(splits: &[(&str, &ImageSet)]) -> Result<Figure> {
     let width = 0.8 / splits.len() as f64;
     svg_figure((900, 440), |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption("Class distribution per split", ("sans-serif", 18))
+            .caption("Class distribution per split", ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
@@ -352,10 +357,12 @@ pub fn class_distribution(splits: &[(&str, &ImageSet)]) -> Result<Figure> {
             .map_err(plot_err)?;
         chart
             .configure_mesh()
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 16))
             .disable_x_mesh()
             .x_labels(N_CLASSES)
             .x_label_formatter(&category_formatter(&names))
-            .x_label_style(("sans-serif", 11))
+            .x_label_style(("sans-serif", 14))
             .y_desc("images")
             .draw()
             .map_err(plot_err)?;
@@ -372,6 +379,7 @@ pub fn class_distribution(splits: &[(&str, &ImageSet)]) -> Result<Figure> {
         }
         chart
             .configure_series_labels()
+            .label_font(("sans-serif", 15))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
             .position(SeriesLabelPosition::UpperRight)
@@ -392,7 +400,7 @@ pub fn confusion_heatmap(cm: &ConfusionMatrix, title: &str) -> Result<Figure> {
     let kf = k as f64;
     svg_figure((820, 720), |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
+            .caption(title, ("sans-serif", 22))
             .margin(14)
             .x_label_area_size(70)
             .y_label_area_size(100)
@@ -400,13 +408,15 @@ pub fn confusion_heatmap(cm: &ConfusionMatrix, title: &str) -> Result<Figure> {
             .map_err(plot_err)?;
         chart
             .configure_mesh()
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 16))
             .disable_mesh()
             .x_labels(k)
             .y_labels(k)
             .x_label_formatter(&category_formatter(&names))
             .y_label_formatter(&category_formatter(&names))
-            .x_label_style(("sans-serif", 11))
-            .y_label_style(("sans-serif", 11))
+            .x_label_style(("sans-serif", 14))
+            .y_label_style(("sans-serif", 14))
             .x_desc("predicted")
             .y_desc("true")
             .draw()
@@ -427,7 +437,7 @@ pub fn confusion_heatmap(cm: &ConfusionMatrix, title: &str) -> Result<Figure> {
         chart
             .draw_series(cm.counts.indexed_iter().map(|((t, p), &n)| {
                 let dark = (n as f64 / max).sqrt() > 0.55;
-                let style = ("sans-serif", 12)
+                let style = ("sans-serif", 15)
                     .into_font()
                     .color(if dark { &WHITE } else { &BLACK })
                     .pos(Pos::new(HPos::Center, VPos::Center));
@@ -436,4 +446,46 @@ pub fn confusion_heatmap(cm: &ConfusionMatrix, title: &str) -> Result<Figure> {
             .map_err(plot_err)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn charts_render_titles_labels_and_skip_nan() {
+        let loss = [
+            Series::per_epoch("train", &[1.0, 0.5, f64::NAN]),
+            Series::per_epoch("validation", &[1.2, 0.7, 0.6]),
+        ];
+        let acc = [Series::per_epoch("train", &[0.6, 0.8, 0.85])];
+        let fig = learning_curves("MLP run", &loss, &acc).expect("learning curves");
+        for text in ["MLP run", "validation", "epoch", "accuracy"] {
+            assert!(fig.svg().contains(text), "missing {text}");
+        }
+        assert!(!fig.svg().contains("NaN"));
+        let labels: Vec<String> = ["Adam", "SGD"].iter().map(|s| s.to_string()).collect();
+        let bars = bar_chart(
+            "optimisers",
+            "test accuracy",
+            &labels,
+            &[0.88, 0.85],
+            Some(&[0.01, 0.02]),
+        )
+        .expect("bars");
+        assert!(bars.svg().contains("Adam") && bars.svg().contains("0.880"));
+        assert!(bar_chart("x", "y", &labels, &[1.0], None).is_err());
+        assert!(line_chart("empty", "x", "y", &[]).is_err());
+    }
+
+    #[test]
+    fn heatmap_shows_counts_and_class_names() {
+        let truth = array![0u8, 1, 2, 2];
+        let pred = array![0u8, 2, 2, 2];
+        let cm = ConfusionMatrix::fashion(&pred, &truth).expect("cm");
+        let fig = confusion_heatmap(&cm, "test").expect("heatmap");
+        assert!(fig.svg().contains("Pullover") && fig.svg().contains("Ankle boot"));
+        assert!(fig.svg().contains(">\n2\n</text>"), "the count 2 is drawn");
+    }
 }

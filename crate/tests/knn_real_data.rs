@@ -1,0 +1,45 @@
+//! k-NN on real Fashion-MNIST subsets: the search paths agree, and accuracy is what k-NN gets.
+
+use fashion_lab::models::{KnnClassifier, KnnWeights, LinfaIndex, NeighbourSearch};
+use fashion_lab::{accuracy, scale_255, FashionMnist, MinMaxScaler};
+
+#[test]
+fn blocked_linfa_and_integer_searches_agree_on_real_images() {
+    let data = FashionMnist::load().expect("load");
+    let train = data.train.stratified_subset(4_000, 1).expect("subset");
+    let test = data.test.stratified_subset(400, 2).expect("subset");
+
+    // Report 000's preprocessing: min-max to [-1, 1] fitted on train.
+    let scaler = MinMaxScaler::new(-1.0, 1.0)
+        .fit(&train.pixels_f32())
+        .expect("fit");
+    let x_train = scaler.transform(&train.pixels_f32()).expect("scale");
+    let x_test = scaler.transform(&test.pixels_f32()).expect("scale");
+    for weights in [KnnWeights::Uniform, KnnWeights::Distance] {
+        let params = KnnClassifier::params().k(5).weights(weights);
+        let blocked = params.fit(&x_train, &train.labels).expect("fit");
+        let linfa = params
+            .search(NeighbourSearch::Linfa(LinfaIndex::Linear))
+            .fit(&x_train, &train.labels)
+            .expect("fit");
+        let nb_blocked = blocked.kneighbors(&x_test).expect("search");
+        let nb_linfa = linfa.kneighbors(&x_test).expect("search");
+        assert_eq!(nb_blocked.indices, nb_linfa.indices, "{weights:?}");
+        let pred = blocked.predict(&x_test).expect("predict");
+        assert_eq!(pred, linfa.predict(&x_test).expect("predict"));
+        let acc = accuracy(&pred, &test.labels).expect("acc");
+        assert!(acc > 0.78, "k-NN on 4k images should reach ~80%, got {acc}");
+    }
+
+    // /255 floats and the exact integer search on raw pixels rank neighbours identically.
+    let params = KnnClassifier::params().k(3);
+    let float = params.fit(&scale_255(&train), &train.labels).expect("fit");
+    let pixels = params.fit_pixels(&train).expect("fit");
+    assert_eq!(
+        float.kneighbors(&scale_255(&test)).expect("search").indices,
+        pixels
+            .kneighbors_pixels(&test.images)
+            .expect("search")
+            .indices
+    );
+}
