@@ -4,7 +4,7 @@
 EVCXR_VERSION := 0.22.0
 VENV          := .venv
 PY            := $(VENV)/bin/python
-NOTEBOOKS     := $(sorted $(wildcard notebooks/[0-9][0-9]-*.ipynb))
+NOTEBOOKS     := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 REPORTS       := $(patsubst notebooks/%.ipynb,reports/%.html,$(NOTEBOOKS))
 CRATE_SOURCES := Cargo.toml $(shell find crate -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 PDF           := $(if $(wildcard /usr/bin/chromium),--pdf,)

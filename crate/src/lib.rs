@@ -9,7 +9,9 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod models;
+pub mod nn;
 pub mod prep;
+pub mod train;
 pub mod viz;
 
 pub use budget::{build_info, full_or_quick, quick_mode};
@@ -17,7 +19,9 @@ pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
 pub use error::{Error, Result};
 pub use eval::{accuracy, ConfusionMatrix};
 pub use models::NearestCentroid;
+pub use nn::{Activation, Initializer, Model, Sequential};
 pub use prep::{one_hot, scale_255, MinMaxScaler, StandardScaler};
+pub use train::{fit, EarlyStopping, History, Optimizer, TrainConfig};
 pub use viz::{Figure, Series, Table};
 
 /// Re-exported so notebooks can name the types they keep across cells.

@@ -1,0 +1,374 @@
+//! Training: seeded mini-batches, optimisers, early stopping, per-epoch history, progress lines.
+
+pub mod optim;
+
+use std::time::Instant;
+
+use ndarray::{Array1, Array2, Axis};
+use polars::prelude::*;
+
+pub use optim::{Optimizer, OptimizerState};
+
+use crate::data::split::{permutation, rng};
+use crate::error::{Error, Result};
+use crate::nn::{argmax_rows, softmax_cross_entropy, Model};
+use crate::viz::{learning_curves, Figure, Series, Table};
+
+/// What early stopping watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Monitor {
+    ValLoss,
+    ValAccuracy,
+    TrainLoss,
+}
+
+/// Stop when the monitored value has not improved by more than `min_delta` for `patience`
+/// epochs; optionally put back the weights of the best epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlyStopping {
+    pub monitor: Monitor,
+    pub patience: usize,
+    pub min_delta: f64,
+    pub restore_best: bool,
+}
+
+impl EarlyStopping {
+    /// Keras' `EarlyStopping(monitor="val_loss", patience=…, restore_best_weights=True)`.
+    pub fn val_loss(patience: usize) -> Self {
+        Self {
+            monitor: Monitor::ValLoss,
+            patience,
+            min_delta: 0.0,
+            restore_best: true,
+        }
+    }
+
+    /// scikit-learn's `MLPClassifier(early_stopping=True)`: validation accuracy,
+    /// `n_iter_no_change=10`, `tol=1e-4`, best weights kept.
+    pub fn sklearn() -> Self {
+        Self {
+            monitor: Monitor::ValAccuracy,
+            patience: 10,
+            min_delta: 1e-4,
+            restore_best: true,
+        }
+    }
+
+    /// scikit-learn's default stopping rule without early stopping: training loss, 10 epochs,
+    /// `tol=1e-4`, last weights kept.
+    pub fn sklearn_train_loss() -> Self {
+        Self {
+            monitor: Monitor::TrainLoss,
+            patience: 10,
+            min_delta: 1e-4,
+            restore_best: false,
+        }
+    }
+}
+
+/// How to train (defaults: 10 epochs, batch 32, Adam with Keras' defaults, no penalty, seed 0).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: Optimizer,
+    /// L2 penalty with scikit-learn's semantics (`alpha`): α/2·‖W‖² per sample.
+    pub l2: f32,
+    pub seed: u64,
+    pub early_stopping: Option<EarlyStopping>,
+    /// Print a progress line per epoch.
+    pub verbose: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 32,
+            optimizer: Optimizer::adam(),
+            l2: 0.0,
+            seed: 0,
+            early_stopping: None,
+            verbose: true,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    pub fn optimizer(mut self, optimizer: Optimizer) -> Self {
+        self.optimizer = optimizer;
+        self
+    }
+    pub fn l2(mut self, alpha: f32) -> Self {
+        self.l2 = alpha;
+        self
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    pub fn early_stopping(mut self, rule: EarlyStopping) -> Self {
+        self.early_stopping = Some(rule);
+        self
+    }
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    fn validate(&self, has_validation: bool) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::invalid("epochs must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::invalid("batch_size must be at least 1"));
+        }
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            return Err(Error::invalid(format!(
+                "the L2 penalty must be ≥ 0, got {}",
+                self.l2
+            )));
+        }
+        self.optimizer.validate()?;
+        if let Some(rule) = self.early_stopping {
+            if rule.monitor != Monitor::TrainLoss && !has_validation {
+                return Err(Error::invalid(
+                    "early stopping on validation loss/accuracy needs a validation set: pass Some((x_val, y_val))",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One epoch's numbers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub loss: f64,
+    pub accuracy: f64,
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
+    pub seconds: f64,
+}
+
+/// What training did, epoch by epoch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    pub epochs: Vec<EpochRecord>,
+    /// The epoch (1-based) whose weights the model holds at the end.
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+}
+
+impl History {
+    pub fn last(&self) -> Option<&EpochRecord> {
+        self.epochs.last()
+    }
+
+    pub fn seconds(&self) -> f64 {
+        self.epochs.iter().map(|e| e.seconds).sum()
+    }
+
+    fn column(&self, f: impl Fn(&EpochRecord) -> Option<f64>) -> Vec<f64> {
+        self.epochs
+            .iter()
+            .map(|e| f(e).unwrap_or(f64::NAN))
+            .collect()
+    }
+
+    /// Loss and accuracy curves, train and validation.
+    pub fn curves(&self, title: &str) -> Result<Figure> {
+        let mut loss = vec![Series::per_epoch("train", &self.column(|e| Some(e.loss)))];
+        let mut acc = vec![Series::per_epoch(
+            "train",
+            &self.column(|e| Some(e.accuracy)),
+        )];
+        if self.epochs.iter().any(|e| e.val_loss.is_some()) {
+            loss.push(Series::per_epoch(
+                "validation",
+                &self.column(|e| e.val_loss),
+            ));
+            acc.push(Series::per_epoch(
+                "validation",
+                &self.column(|e| e.val_accuracy),
+            ));
+        }
+        learning_curves(title, &loss, &acc)
+    }
+
+    /// One row per epoch.
+    pub fn table(&self) -> Result<Table> {
+        let frame = DataFrame::new(
+            self.epochs.len(),
+            vec![
+                Column::new(
+                    "epoch".into(),
+                    self.epochs
+                        .iter()
+                        .map(|e| e.epoch as u64)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new("loss".into(), self.column(|e| Some(e.loss))),
+                Column::new("accuracy".into(), self.column(|e| Some(e.accuracy))),
+                Column::new(
+                    "val_loss".into(),
+                    self.epochs.iter().map(|e| e.val_loss).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "val_accuracy".into(),
+                    self.epochs
+                        .iter()
+                        .map(|e| e.val_accuracy)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new("seconds".into(), self.column(|e| Some(e.seconds))),
+            ],
+        )?;
+        Ok(Table::new(frame))
+    }
+}
+
+fn improved(rule: &EarlyStopping, value: f64, best: f64) -> bool {
+    match rule.monitor {
+        Monitor::ValAccuracy => value > best + rule.min_delta,
+        Monitor::ValLoss | Monitor::TrainLoss => value < best - rule.min_delta,
+    }
+}
+
+/// Trains `model` on (x, labels) with mini-batches; evaluates on `validation` after each epoch.
+/// A diverging run (NaN loss) is not an error: it finishes and its history shows the NaN.
+pub fn fit(
+    model: &mut Model,
+    x: &Array2<f32>,
+    labels: &Array1<u8>,
+    validation: Option<(&Array2<f32>, &Array1<u8>)>,
+    config: &TrainConfig,
+) -> Result<History> {
+    config.validate(validation.is_some())?;
+    if x.nrows() != labels.len() || x.nrows() == 0 {
+        return Err(Error::Mismatch(format!(
+            "{} training rows and {} labels",
+            x.nrows(),
+            labels.len()
+        )));
+    }
+    if x.ncols() != model.input_size() {
+        return Err(Error::Mismatch(format!(
+            "the model takes {} values per sample, the training data has {}",
+            model.input_size(),
+            x.ncols()
+        )));
+    }
+    if let Some(&bad) = labels.iter().find(|&&l| l as usize >= model.n_classes()) {
+        return Err(Error::invalid(format!(
+            "label {bad} does not fit the model's {} outputs",
+            model.n_classes()
+        )));
+    }
+    let mut order_rng = rng(config.seed);
+    let mut state = config.optimizer.start();
+    let mut history = History::default();
+    let mut best: Option<(f64, Vec<Array2<f32>>)> = None;
+    let mut since_best = 0;
+    let started = Instant::now();
+
+    for epoch in 1..=config.epochs {
+        let epoch_start = Instant::now();
+        let order = permutation(x.nrows(), &mut order_rng);
+        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+        for batch in order.chunks(config.batch_size) {
+            let xb = x.select(Axis(0), batch);
+            let yb = labels.select(Axis(0), batch);
+            let logits = model.forward_train(&xb);
+            let (loss, grad) = softmax_cross_entropy(&logits, &yb);
+            loss_sum += f64::from(loss) * batch.len() as f64;
+            correct += argmax_rows(&logits)
+                .iter()
+                .zip(&yb)
+                .filter(|(p, t)| p == t)
+                .count();
+            model.backward(&grad);
+            let l2 = config.l2 / batch.len() as f32;
+            state.update(&mut model.params_mut(), l2);
+        }
+        let (val_loss, val_accuracy) = match validation {
+            Some((xv, yv)) => {
+                let (l, a) = model.evaluate(xv, yv)?;
+                (Some(f64::from(l)), Some(a))
+            }
+            None => (None, None),
+        };
+        let record = EpochRecord {
+            epoch,
+            loss: loss_sum / x.nrows() as f64,
+            accuracy: correct as f64 / x.nrows() as f64,
+            val_loss,
+            val_accuracy,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        history.epochs.push(record);
+        history.best_epoch = epoch;
+        if config.verbose {
+            let elapsed = started.elapsed().as_secs_f64();
+            let eta = elapsed / epoch as f64 * (config.epochs - epoch) as f64;
+            let val = match (val_loss, val_accuracy) {
+                (Some(l), Some(a)) => format!(" · val_loss {l:.4} · val_acc {a:.4}"),
+                _ => String::new(),
+            };
+            println!(
+                "epoch {epoch:>3}/{} · loss {:.4} · acc {:.4}{val} · {:.1} s (total {elapsed:.0} s, ETA {eta:.0} s)",
+                config.epochs, record.loss, record.accuracy, record.seconds
+            );
+        }
+        if let Some(rule) = config.early_stopping {
+            let value = match rule.monitor {
+                Monitor::ValLoss => val_loss.unwrap_or(f64::NAN),
+                Monitor::ValAccuracy => val_accuracy.unwrap_or(f64::NAN),
+                Monitor::TrainLoss => record.loss,
+            };
+            let is_better = match &best {
+                None => value.is_finite(),
+                Some((b, _)) => improved(&rule, value, *b),
+            };
+            if is_better {
+                let snapshot = if rule.restore_best {
+                    model.weights()
+                } else {
+                    Vec::new()
+                };
+                best = Some((value, snapshot));
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= rule.patience {
+                    history.stopped_early = true;
+                    break;
+                }
+            }
+        }
+    }
+    if let (Some(rule), Some((_, weights))) = (config.early_stopping, &best) {
+        if rule.restore_best {
+            model.set_weights(weights)?;
+            history.best_epoch = history.epochs.len() - since_best;
+        }
+    }
+    if config.verbose && history.stopped_early {
+        println!(
+            "early stopping after epoch {}: no improvement for {} epochs; weights of epoch {}",
+            history.epochs.len(),
+            since_best,
+            history.best_epoch
+        );
+    }
+    Ok(history)
+}

@@ -1,0 +1,163 @@
+//! The network engine: gradients against finite differences, learning on real images,
+//! divergence that finishes, determinism.
+
+use fashion_lab::nn::{softmax_cross_entropy, Activation, Initializer, Sequential};
+use fashion_lab::train::{fit, EarlyStopping, Optimizer, TrainConfig};
+use fashion_lab::{accuracy, scale_255, Array1, Array2, FashionMnist};
+
+/// Loss of the model on a fixed batch, in f64 for the finite differences.
+fn batch_loss(model: &mut fashion_lab::Model, x: &Array2<f32>, y: &Array1<u8>) -> f64 {
+    f64::from(softmax_cross_entropy(&model.logits(x).expect("logits"), y).0)
+}
+
+#[test]
+fn backprop_matches_finite_differences_for_every_activation() {
+    let x = Array2::from_shape_fn((6, 5), |(i, j)| ((i * 7 + j * 3) % 11) as f32 / 11.0 - 0.4);
+    let y = Array1::from(vec![0u8, 1, 2, 1, 0, 2]);
+    for act in Activation::all() {
+        let mut model = Sequential::new(&[5])
+            .init(Initializer::GlorotNormal)
+            .dense(7, act)
+            .dense(4, act)
+            .dense(3, Activation::Linear)
+            .build(3)
+            .expect("build");
+        let logits = model.forward_train(&x);
+        let (_, grad) = softmax_cross_entropy(&logits, &y);
+        model.backward(&grad);
+        let analytic: Vec<Vec<f32>> = model
+            .params()
+            .iter()
+            .map(|p| p.grad.iter().copied().collect())
+            .collect();
+        let h = 1e-2f32;
+        // Whole-gradient relative error ‖num − ana‖ / (‖num‖ + ‖ana‖), as in CS231n's check.
+        let (mut diff2, mut num2, mut ana2) = (0.0f64, 0.0f64, 0.0f64);
+        for (pi, grads) in analytic.iter().enumerate() {
+            for (k, &g) in grads.iter().enumerate() {
+                let bump = |model: &mut fashion_lab::Model, delta: f32| {
+                    let mut params = model.params_mut();
+                    let v = params[pi].value.as_slice_mut().expect("contiguous");
+                    v[k] += delta;
+                };
+                bump(&mut model, h);
+                let up = batch_loss(&mut model, &x, &y);
+                bump(&mut model, -2.0 * h);
+                let down = batch_loss(&mut model, &x, &y);
+                bump(&mut model, h);
+                let numeric = (up - down) / (2.0 * f64::from(h));
+                diff2 += (numeric - f64::from(g)).powi(2);
+                num2 += numeric.powi(2);
+                ana2 += f64::from(g).powi(2);
+            }
+        }
+        let rel = diff2.sqrt() / (num2.sqrt() + ana2.sqrt());
+        assert!(rel < 1e-2, "{}: relative gradient error {rel}", act.name());
+        assert!(ana2 > 0.0, "{}: gradient is all zero", act.name());
+    }
+}
+
+#[test]
+fn mlp_learns_real_images_and_same_seed_gives_same_numbers() {
+    let data = FashionMnist::load().expect("load");
+    let train = data.train.stratified_subset(6_000, 0).expect("subset");
+    let test = data.test.stratified_subset(1_000, 0).expect("subset");
+    let (x, xt) = (scale_255(&train), scale_255(&test));
+    let spec = Sequential::mlp(784, &[128, 64], Activation::Relu, 0.1, 10);
+    let config = TrainConfig::default()
+        .epochs(4)
+        .batch_size(64)
+        .seed(7)
+        .verbose(false);
+    let run = || {
+        let mut model = spec.build(1).expect("build");
+        let history = fit(
+            &mut model,
+            &x,
+            &train.labels,
+            Some((&xt, &test.labels)),
+            &config,
+        )
+        .expect("fit");
+        let acc = accuracy(&model.predict(&xt).expect("predict"), &test.labels).expect("acc");
+        (history, acc)
+    };
+    let (h1, acc1) = run();
+    let (h2, acc2) = run();
+    assert!(
+        acc1 > 0.80,
+        "4 epochs on 6k images should pass 80%, got {acc1}"
+    );
+    let numbers = |h: &fashion_lab::History| -> Vec<(f64, f64, Option<f64>)> {
+        h.epochs
+            .iter()
+            .map(|e| (e.loss, e.accuracy, e.val_loss))
+            .collect()
+    };
+    assert_eq!(numbers(&h1), numbers(&h2), "same seed, same history");
+    assert_eq!(acc1, acc2);
+    assert!(h1.epochs[3].loss < h1.epochs[0].loss);
+}
+
+#[test]
+fn diverging_run_finishes_with_nan_and_chance_accuracy() {
+    let data = FashionMnist::load().expect("load");
+    let train = data.train.stratified_subset(2_000, 0).expect("subset");
+    let x = scale_255(&train);
+    let mut model = Sequential::mlp(784, &[64], Activation::Relu, 0.0, 10)
+        .build(0)
+        .expect("build");
+    let config = TrainConfig::default()
+        .epochs(3)
+        .optimizer(Optimizer::adam().with_lr(5.0))
+        .verbose(false);
+    let history =
+        fit(&mut model, &x, &train.labels, None, &config).expect("a diverging run is not an error");
+    let acc = accuracy(&model.predict(&x).expect("predict"), &train.labels).expect("acc");
+    assert_eq!(history.epochs.len(), 3);
+    assert!(acc < 0.3, "lr 5 must not learn, got {acc}");
+}
+
+#[test]
+fn bad_hyperparameters_are_errors() {
+    let mut model = Sequential::mlp(4, &[3], Activation::Relu, 0.0, 2)
+        .build(0)
+        .expect("build");
+    let x = Array2::<f32>::zeros((4, 4));
+    let y = Array1::from(vec![0u8, 1, 0, 1]);
+    for config in [
+        TrainConfig::default().epochs(0),
+        TrainConfig::default().batch_size(0),
+        TrainConfig::default().optimizer(Optimizer::sgd().with_lr(-1.0)),
+        TrainConfig::default().early_stopping(EarlyStopping::val_loss(3)),
+    ] {
+        assert!(
+            fit(&mut model, &x, &y, None, &config.verbose(false)).is_err(),
+            "{config:?}"
+        );
+    }
+    assert!(Sequential::mlp(4, &[3], Activation::Relu, 1.5, 2)
+        .build(0)
+        .is_err());
+    assert!(fit(
+        &mut model,
+        &Array2::zeros((4, 5)),
+        &y,
+        None,
+        &TrainConfig::default()
+    )
+    .is_err());
+}
+
+#[test]
+fn summary_counts_match_keras() {
+    // Report 002's baseline MLP: 784 → 128 → 64 → 10 = 109,386 parameters.
+    let model = Sequential::new(&[784])
+        .dense(128, Activation::Relu)
+        .dense(64, Activation::Relu)
+        .dense(10, Activation::Linear)
+        .build(0)
+        .expect("build");
+    assert_eq!(model.n_params(), 109_386);
+    assert_eq!(model.summary().expect("summary").frame.height(), 3);
+}
