@@ -17,7 +17,7 @@ pub mod viz;
 pub use budget::{build_info, full_or_quick, quick_mode};
 pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
 pub use error::{Error, Result};
-pub use eval::{accuracy, ConfusionMatrix};
+pub use eval::{accuracy, Comparison, ConfusionMatrix};
 pub use models::NearestCentroid;
 pub use nn::{Activation, Initializer, Model, Sequential};
 pub use prep::{one_hot, scale_255, MinMaxScaler, StandardScaler};

@@ -1,5 +1,7 @@
-//! Evaluation: metrics, confusion matrix, per-class reports.
+//! Evaluation: metrics, confusion matrix, per-class reports, report-vs-ours comparisons.
 
 pub mod metrics;
+pub mod results;
 
 pub use metrics::{accuracy, ConfusionMatrix};
+pub use results::Comparison;

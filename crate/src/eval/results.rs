@@ -1,0 +1,179 @@
+//! "Report says / we got": the table every report notebook ends with, and its JSON file.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::viz::Table;
+
+/// How our number is compared with the report's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Ours must reach the target (e.g. test accuracy ≥ 84%).
+    AtLeast,
+    /// Ours should be near the report's (within the tolerance given to [`Comparison::about`]).
+    About,
+    /// Must be equal (parameter counts, chosen hyperparameters).
+    Exact,
+}
+
+/// One compared number. `report` and `ours` are numbers or text (e.g. the best architecture).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Entry {
+    pub metric: String,
+    pub report: serde_json::Value,
+    pub ours: serde_json::Value,
+    pub kind: Kind,
+    /// For `about`: the largest difference still called a match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+}
+
+impl Entry {
+    /// Whether ours meets the report (text compares equal; NaN never matches).
+    pub fn met(&self) -> bool {
+        match (self.report.as_f64(), self.ours.as_f64()) {
+            (Some(r), Some(o)) => match self.kind {
+                Kind::AtLeast => o >= r,
+                Kind::About => (o - r).abs() <= self.tolerance.unwrap_or(0.01),
+                Kind::Exact => o == r,
+            },
+            _ => self.report == self.ours,
+        }
+    }
+}
+
+fn number(v: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+/// The list of compared numbers of one notebook.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Comparison {
+    pub entries: Vec<Entry>,
+}
+
+impl Comparison {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Ours must be at least `target` (the report's goal, e.g. 0.84).
+    pub fn at_least(mut self, metric: &str, target: f64, ours: f64) -> Self {
+        self.entries.push(Entry {
+            metric: metric.into(),
+            report: number(target),
+            ours: number(ours),
+            kind: Kind::AtLeast,
+            tolerance: None,
+        });
+        self
+    }
+
+    /// Ours should be within `tolerance` of the report's number.
+    pub fn about(mut self, metric: &str, report: f64, ours: f64, tolerance: f64) -> Self {
+        self.entries.push(Entry {
+            metric: metric.into(),
+            report: number(report),
+            ours: number(ours),
+            kind: Kind::About,
+            tolerance: Some(tolerance),
+        });
+        self
+    }
+
+    /// Ours must equal the report's (a count, a chosen setting).
+    pub fn exact(
+        mut self,
+        metric: &str,
+        report: impl Into<serde_json::Value>,
+        ours: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.entries.push(Entry {
+            metric: metric.into(),
+            report: report.into(),
+            ours: ours.into(),
+            kind: Kind::Exact,
+            tolerance: None,
+        });
+        self
+    }
+
+    fn text(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::Number(n) => match n.as_f64() {
+                Some(f) if f.fract() != 0.0 => format!("{f:.4}"),
+                _ => n.to_string(),
+            },
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "NaN".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The comparison as a table: metric, report, ours, kind, met.
+    pub fn table(&self) -> Result<Table> {
+        let col =
+            |f: &dyn Fn(&Entry) -> String| self.entries.iter().map(f).collect::<Vec<String>>();
+        let frame = DataFrame::new(
+            self.entries.len(),
+            vec![
+                Column::new("metric".into(), col(&|e| e.metric.clone())),
+                Column::new("report says".into(), col(&|e| Self::text(&e.report))),
+                Column::new("we got".into(), col(&|e| Self::text(&e.ours))),
+                Column::new(
+                    "kind".into(),
+                    col(&|e| match e.kind {
+                        Kind::AtLeast => "at least".into(),
+                        Kind::About => format!("about (±{})", e.tolerance.unwrap_or(0.0)),
+                        Kind::Exact => "exact".into(),
+                    }),
+                ),
+                Column::new(
+                    "met".into(),
+                    col(&|e| if e.met() { "yes".into() } else { "NO".into() }),
+                ),
+            ],
+        )?;
+        let met = self.entries.iter().filter(|e| e.met()).count();
+        Ok(Table::new(frame).titled(format!(
+            "Report says / we got: {met} of {} met",
+            self.entries.len()
+        )))
+    }
+
+    /// Writes the entries as a JSON list of `{metric, report, ours, kind}`.
+    pub fn save_json(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let text = serde_json::to_string_pretty(&self.entries)?;
+        std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_decide_met_and_json_has_the_fields() {
+        let c = Comparison::new()
+            .at_least("k-NN test accuracy", 0.84, 0.8412)
+            .about("MLP test accuracy", 0.8944, 0.87, 0.01)
+            .exact("best k", 5, 5)
+            .exact("best architecture", "(256, 128, 64)", "(256, 128)")
+            .about("diverged loss", 0.5, f64::NAN, 0.1);
+        let met: Vec<bool> = c.entries.iter().map(Entry::met).collect();
+        assert_eq!(met, vec![true, false, true, false, false]);
+        let json = serde_json::to_value(&c.entries).expect("json");
+        assert_eq!(json[0]["kind"], "at_least");
+        assert_eq!(json[2]["ours"], 5);
+        assert!(json[0].get("tolerance").is_none());
+        assert_eq!(c.table().expect("table").frame.height(), 5);
+    }
+}
