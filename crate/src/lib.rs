@@ -1,7 +1,7 @@
 //! fashion-lab: five Fashion-MNIST coursework reports reproduced in Rust.
 //!
 //! The modules follow the pipeline: [`data`] → [`prep`] → models → training → [`eval`] → [`viz`].
-//! Everything random takes a seed; every fallible call returns [`Result`] with an [`Error`] that
+//! Everything random takes a seed; every fallible call returns [`error::Result`] with an [`Error`] that
 //! says what to do next, so a mistake in a notebook cell never kills the kernel.
 
 pub mod budget;
@@ -16,7 +16,9 @@ pub mod viz;
 
 pub use budget::{build_info, full_or_quick, quick_mode};
 pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
-pub use error::{Error, Result};
+// The one-argument `Result` stays at `fashion_lab::error::Result`: re-exported here, a notebook's
+// `use fashion_lab::*` would shadow std's two-argument `Result`.
+pub use error::Error;
 pub use eval::{accuracy, Comparison, ConfusionMatrix};
 pub use models::NearestCentroid;
 pub use nn::{Activation, Initializer, Model, Sequential};

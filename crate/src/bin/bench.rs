@@ -7,10 +7,11 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use fashion_lab::error::Result;
 use fashion_lab::models::{KnnClassifier, KnnWeights};
 use fashion_lab::nn::{Activation, Sequential};
 use fashion_lab::train::{fit, Optimizer, TrainConfig};
-use fashion_lab::{accuracy, scale_255, FashionMnist, Result};
+use fashion_lab::{accuracy, scale_255, FashionMnist};
 
 const WORKLOADS: &[(&str, &str)] = &[
     (

@@ -49,6 +49,15 @@ impl Optimizer {
             epsilon: 1e-7,
         }
     }
+    /// scikit-learn's `MLPClassifier` Adam: ε = 1e-8 and the given initial learning rate.
+    pub fn sklearn_adam(lr: f32) -> Self {
+        Optimizer::Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
     pub fn rmsprop() -> Self {
         Optimizer::RmsProp {
             lr: 0.001,
