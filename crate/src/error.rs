@@ -74,6 +74,9 @@ pub enum Error {
     #[error("table error: {0}")]
     Table(#[from] polars::error::PolarsError),
 
+    #[error("model error: {0}")]
+    Model(String),
+
     #[error("plot error: {0}")]
     Plot(String),
 

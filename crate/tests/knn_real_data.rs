@@ -43,3 +43,31 @@ fn blocked_linfa_and_integer_searches_agree_on_real_images() {
             .indices
     );
 }
+
+#[test]
+fn smartcore_models_run_on_real_images() {
+    use fashion_lab::models::ClassicalModel;
+    let data = FashionMnist::load().expect("load");
+    let train = data.train.stratified_subset(1_000, 4).expect("subset");
+    let test = data.test.stratified_subset(300, 4).expect("subset");
+    let (x, xt) = (scale_255(&train), scale_255(&test));
+    for (model, floor) in [
+        (ClassicalModel::GaussianNaiveBayes, 0.45),
+        (
+            ClassicalModel::DecisionTree {
+                max_depth: Some(10),
+            },
+            0.6,
+        ),
+        (ClassicalModel::Knn { k: 5 }, 0.7),
+    ] {
+        let run = model
+            .fit_predict(&x, &train.labels, &xt)
+            .expect("fit/predict");
+        let acc = accuracy(&run.predictions, &test.labels).expect("acc");
+        assert!(acc > floor, "{}: {acc}", run.name);
+    }
+    assert!(ClassicalModel::Knn { k: 0 }
+        .fit_predict(&x, &train.labels, &xt)
+        .is_err());
+}

@@ -1,7 +1,9 @@
 //! Classifiers.
 
 pub mod centroid;
+pub mod classical;
 pub mod knn;
 
 pub use centroid::NearestCentroid;
+pub use classical::{ClassicalModel, ClassicalRun};
 pub use knn::{KnnClassifier, KnnParams, KnnWeights, LinfaIndex, NeighbourSearch, Neighbours};
