@@ -76,11 +76,17 @@ impl ImageSet {
     }
 
     /// The images at `indices`, in that order.
-    pub fn select(&self, indices: &[usize]) -> ImageSet {
-        ImageSet {
+    pub fn select(&self, indices: &[usize]) -> Result<ImageSet> {
+        if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
+            return Err(Error::invalid(format!(
+                "index {bad} is out of range: the set has {} images",
+                self.len()
+            )));
+        }
+        Ok(ImageSet {
             images: self.images.select(Axis(0), indices),
             labels: self.labels.select(Axis(0), indices),
-        }
+        })
     }
 
     /// This set followed by `other`.
@@ -129,13 +135,13 @@ impl ImageSet {
     /// A seeded, stratified subset of `n` images (all classes in their proportions).
     pub fn stratified_subset(&self, n: usize, seed: u64) -> Result<ImageSet> {
         let idx = split::stratified_subset(&self.labels, n, seed)?;
-        Ok(self.select(&idx))
+        self.select(&idx)
     }
 
     /// Splits into parts of the given fractions (summing to 1), seeded and stratified.
     pub fn stratified_split(&self, fractions: &[f64], seed: u64) -> Result<Vec<ImageSet>> {
         let parts = split::stratified_split(&self.labels, fractions, seed)?;
-        Ok(parts.iter().map(|idx| self.select(idx)).collect())
+        parts.iter().map(|idx| self.select(idx)).collect()
     }
 }
 

@@ -122,6 +122,13 @@ fn draw_lines(
         .axis_desc_style(("sans-serif", 16))
         .x_desc(x_label)
         .y_desc(y_label)
+        .x_label_formatter(&|x: &f64| {
+            if (x - x.round()).abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.2}")
+            }
+        })
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(plot_err)?;
@@ -142,11 +149,24 @@ fn draw_lines(
             .label_font(("sans-serif", 15))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend_corner(series))
             .draw()
             .map_err(plot_err)?;
     }
     Ok(())
+}
+
+/// Rising curves (accuracy) leave the lower right free, falling ones (loss) the upper right.
+fn legend_corner(series: &[Series]) -> SeriesLabelPosition {
+    let rising = series.first().is_some_and(|s| {
+        let ys: Vec<f64> = s.finite().map(|p| p.1).collect();
+        ys.len() > 1 && ys[ys.len() - 1] > ys[0]
+    });
+    if rising {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
+    }
 }
 
 /// A line chart of one or more series (e.g. validation accuracy against k).
