@@ -161,7 +161,10 @@ def main():
             if args.pdf and chromium:
                 export_pdf(html, executed.with_suffix(".pdf"), chromium)
         print(f"    {path.name}: {seconds:.0f}s, {'OK' if not problems else f'{len(problems)} problem(s)'}", flush=True)
-    (args.out / "run-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    # Merge with earlier runs: `make reports` runs one notebook per call.
+    summary_file = args.out / "run-summary.json"
+    previous = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+    summary_file.write_text(json.dumps({**previous, **summary}, indent=2, sort_keys=True) + "\n")
     if failures:
         print("\nFAILED:", file=sys.stderr)
         for p in failures:
