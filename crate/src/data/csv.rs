@@ -38,15 +38,18 @@ pub fn to_dataframe(set: &ImageSet) -> Result<DataFrame> {
     Ok(DataFrame::new(n, columns)?)
 }
 
-/// Writes the set as a Kaggle-style CSV file.
-pub fn write_csv(set: &ImageSet, path: impl AsRef<Path>) -> Result<()> {
-    let path = path.as_ref();
-    let mut df = to_dataframe(set)?;
+/// Writes any DataFrame as CSV with a header row.
+pub fn write_frame(frame: &mut DataFrame, path: &Path) -> Result<()> {
     let mut file = File::create(path).map_err(|e| Error::io(path, e))?;
     CsvWriter::new(&mut file)
         .include_header(true)
-        .finish(&mut df)
+        .finish(frame)
         .map_err(|e| csv_err(path, e.to_string()))
+}
+
+/// Writes the set as a Kaggle-style CSV file.
+pub fn write_csv(set: &ImageSet, path: impl AsRef<Path>) -> Result<()> {
+    write_frame(&mut to_dataframe(set)?, path.as_ref())
 }
 
 /// Reads a Kaggle-style CSV file, checking its columns and that every value is a valid pixel/label.

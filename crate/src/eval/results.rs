@@ -148,9 +148,7 @@ impl Comparison {
     /// Writes the entries as a JSON list of `{metric, report, ours, kind}`.
     pub fn save_json(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
+        crate::error::create_parent_dir(path)?;
         let text = serde_json::to_string_pretty(&self.entries)?;
         std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
     }

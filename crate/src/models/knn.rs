@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
+use crate::nn::layers::first_max_index;
 
 /// How neighbours' votes are weighted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,14 +300,8 @@ impl KnnClassifier {
                         .iter()
                         .for_each(|&i| votes[self.labels[i] as usize] += 1.0),
                 }
-                // Largest vote; on a tie the smallest label (strict > keeps the first maximum).
-                let mut best = 0;
-                for (c, &v) in votes.iter().enumerate() {
-                    if v > votes[best] {
-                        best = c;
-                    }
-                }
-                best as u8
+                // Largest vote; on a tie the smallest label.
+                first_max_index(votes.iter().copied()) as u8
             })
             .collect()
     }

@@ -264,18 +264,25 @@ pub fn softmax_cross_entropy(logits: &Array2<f32>, labels: &Array1<u8>) -> (f32,
     ((loss / f64::from(n)) as f32, probs)
 }
 
+/// Index of the largest value; ties (and NaN, which is never larger) go to the first index.
+pub fn first_max_index<T: PartialOrd + Copy>(values: impl IntoIterator<Item = T>) -> usize {
+    let mut values = values.into_iter().enumerate();
+    let Some((_, mut best_value)) = values.next() else {
+        return 0;
+    };
+    let mut best = 0;
+    for (i, v) in values {
+        if v > best_value {
+            (best, best_value) = (i, v);
+        }
+    }
+    best
+}
+
 /// Index of each row's largest value; NaN rows give 0 (as a diverged Keras model predicts).
 pub fn argmax_rows(x: &Array2<f32>) -> Array1<u8> {
     x.rows()
         .into_iter()
-        .map(|row| {
-            let mut best = 0;
-            for (i, &v) in row.iter().enumerate() {
-                if v > row[best] {
-                    best = i;
-                }
-            }
-            best as u8
-        })
+        .map(|row| first_max_index(row.iter().copied()) as u8)
         .collect()
 }

@@ -198,8 +198,12 @@ impl Model {
 
     /// Forward pass in training mode (dropout on), keeping what backward needs.
     pub fn forward_train(&mut self, x: &Array2<f32>) -> Array2<f32> {
-        let mut h = x.clone();
-        for layer in &mut self.layers {
+        let mut layers = self.layers.iter_mut();
+        let Some(first) = layers.next() else {
+            return x.clone();
+        };
+        let mut h = first.forward(x, true);
+        for layer in layers {
             h = layer.forward(&h, true);
         }
         h
@@ -207,8 +211,12 @@ impl Model {
 
     /// Backward pass from ∂loss/∂logits; fills every parameter's gradient.
     pub fn backward(&mut self, grad: &Array2<f32>) {
-        let mut g = grad.clone();
-        for layer in self.layers.iter_mut().rev() {
+        let mut layers = self.layers.iter_mut().rev();
+        let Some(last) = layers.next() else {
+            return;
+        };
+        let mut g = last.backward(grad);
+        for layer in layers {
             g = layer.backward(&g);
         }
     }

@@ -37,9 +37,7 @@ impl Figure {
     /// Writes the figure as an `.svg` file, creating the folder if needed.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
+        crate::error::create_parent_dir(path)?;
         std::fs::write(path, &self.svg).map_err(|e| Error::io(path, e))
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::escape;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A result table: a DataFrame plus an optional title.
 #[derive(Clone, Debug)]
@@ -78,18 +78,8 @@ impl Table {
     /// Writes the table as CSV.
     pub fn save_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-        let mut frame = self.frame.clone();
-        CsvWriter::new(&mut file)
-            .include_header(true)
-            .finish(&mut frame)
-            .map_err(|e| Error::Csv {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            })
+        crate::error::create_parent_dir(path)?;
+        crate::data::csv::write_frame(&mut self.frame.clone(), path)
     }
 
     /// evcxr calls this to show the value of a cell.
