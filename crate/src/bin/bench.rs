@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use fashion_lab::error::Result;
 use fashion_lab::models::{KnnClassifier, KnnWeights};
-use fashion_lab::nn::{Activation, Sequential};
+use fashion_lab::nn::{softmax_cross_entropy, Activation, Padding, Sequential};
 use fashion_lab::train::{fit, Optimizer, TrainConfig};
 use fashion_lab::{accuracy, scale_255, FashionMnist};
 
@@ -21,6 +21,14 @@ const WORKLOADS: &[(&str, &str)] = &[
     (
         "mlp-epoch",
         "MLP 784-256-128-64-10 ReLU, Adam 1e-3, batch 128, pixels/255: median seconds per epoch over 5, test accuracy after 5",
+    ),
+    (
+        "cnn-profile",
+        "where cnn-epoch's time goes: milliseconds per step in each layer, forward and backward",
+    ),
+    (
+        "cnn-epoch",
+        "report 001's CNN (conv 32/64/128 3x3 same, max-pool, dense 128, dropout 0.5), Adam, batch 128, one epoch on 54k: seconds, test accuracy",
     ),
 ];
 
@@ -52,6 +60,89 @@ fn mlp_epoch() -> Result<(f64, f64)> {
     Ok((per_epoch[per_epoch.len() / 2], acc))
 }
 
+fn cnn_epoch() -> Result<(f64, f64)> {
+    let data = FashionMnist::load()?;
+    let train = data.train.select(&(0..54_000).collect::<Vec<_>>())?;
+    let (x, x_test) = (scale_255(&train), scale_255(&data.test));
+    let mut model = report_001_cnn()?;
+    let config = TrainConfig::default()
+        .batch_size(128)
+        .optimizer(Optimizer::adam())
+        .epochs(1)
+        .verbose(true);
+    let history = fit(&mut model, &x, &train.labels, None, &config)?;
+    let acc = accuracy(&model.predict(&x_test)?, &data.test.labels)?;
+    Ok((history.seconds(), acc))
+}
+
+/// Milliseconds per training step spent in each layer's forward and backward pass (and the
+/// optimiser), report 001's CNN, batch 128 — where the time of `cnn-epoch` goes.
+fn cnn_profile() -> Result<(f64, f64)> {
+    let data = FashionMnist::load()?;
+    let x = scale_255(&data.train);
+    let mut model = report_001_cnn()?;
+    let mut state = Optimizer::adam().start();
+    let steps = 30;
+    let n_layers = model.layers.len();
+    let (mut fwd, mut bwd) = (vec![0.0f64; n_layers], vec![0.0f64; n_layers]);
+    let (mut opt, mut loss_s) = (0.0f64, 0.0f64);
+    let started = Instant::now();
+    for step in 0..steps {
+        let rows: Vec<usize> = (step * 128..(step + 1) * 128).collect();
+        let xb = x.select(ndarray::Axis(0), &rows);
+        let yb = data.train.labels.select(ndarray::Axis(0), &rows);
+        let mut h = xb;
+        for (i, layer) in model.layers.iter_mut().enumerate() {
+            let t = Instant::now();
+            h = layer.forward(&h, true);
+            fwd[i] += t.elapsed().as_secs_f64();
+        }
+        let t = Instant::now();
+        let (_, mut g) = softmax_cross_entropy(&h, &yb);
+        loss_s += t.elapsed().as_secs_f64();
+        for (i, layer) in model.layers.iter_mut().enumerate().rev() {
+            let t = Instant::now();
+            g = layer.backward(&g);
+            bwd[i] += t.elapsed().as_secs_f64();
+        }
+        let t = Instant::now();
+        state.update(&mut model.params_mut(), 0.0);
+        opt += t.elapsed().as_secs_f64();
+    }
+    let ms = |s: f64| s * 1000.0 / steps as f64;
+    for (i, layer) in model.layers.iter().enumerate() {
+        println!(
+            "{:>2} {:<20} forward {:>7.2} ms  backward {:>7.2} ms",
+            i + 1,
+            layer.kind(),
+            ms(fwd[i]),
+            ms(bwd[i])
+        );
+    }
+    println!("loss {:.2} ms, optimiser {:.2} ms", ms(loss_s), ms(opt));
+    let per_step = started.elapsed().as_secs_f64() / steps as f64;
+    println!(
+        "{:.1} ms per step -> {:.1} s per 54k epoch",
+        per_step * 1000.0,
+        per_step * 54_000.0 / 128.0
+    );
+    Ok((per_step, f64::NAN))
+}
+
+fn report_001_cnn() -> Result<fashion_lab::Model> {
+    Sequential::new(&[28, 28, 1])
+        .conv2d(32, 3, Activation::Relu, Padding::Same)
+        .max_pool(2)
+        .conv2d(64, 3, Activation::Relu, Padding::Same)
+        .max_pool(2)
+        .conv2d(128, 3, Activation::Relu, Padding::Same)
+        .flatten()
+        .dense(128, Activation::Relu)
+        .dropout(0.5)
+        .dense(10, Activation::Linear)
+        .build(0)
+}
+
 fn main() -> ExitCode {
     let Some(workload) = std::env::args().nth(1) else {
         eprintln!("usage: bench <workload>\nworkloads:");
@@ -63,6 +154,8 @@ fn main() -> ExitCode {
     let result = match workload.as_str() {
         "knn-full" => knn_full(),
         "mlp-epoch" => mlp_epoch(),
+        "cnn-epoch" => cnn_epoch(),
+        "cnn-profile" => cnn_profile(),
         other => {
             eprintln!("unknown workload `{other}`; run without arguments for the list");
             return ExitCode::from(2);

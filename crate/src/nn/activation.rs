@@ -3,7 +3,7 @@
 use ndarray::{Array2, Zip};
 
 /// An element-wise activation. Keras' names and default constants.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Activation {
     /// Identity (`linear`): the output layer's logits.
     Linear,
@@ -125,6 +125,42 @@ impl Activation {
                     0.0
                 }
             }
+        }
+    }
+
+    /// Over rows of `bias.len()` values: z ← z + bias and out ← f(z), in one pass (the hot loop
+    /// of a convolution; ReLU gets its own loop so it vectorises).
+    pub fn add_bias_apply(&self, z: &mut [f32], out: &mut [f32], bias: &[f32]) {
+        fn run(z: &mut [f32], out: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32) {
+            for (zr, or) in z
+                .chunks_exact_mut(bias.len())
+                .zip(out.chunks_exact_mut(bias.len()))
+            {
+                for ((z, o), b) in zr.iter_mut().zip(or.iter_mut()).zip(bias) {
+                    *z += b;
+                    *o = f(*z);
+                }
+            }
+        }
+        match *self {
+            Activation::Relu => run(z, out, bias, |v| v.max(0.0)),
+            Activation::Linear => run(z, out, bias, |v| v),
+            other => run(z, out, bias, |v| other.apply(v)),
+        }
+    }
+
+    /// grad ← grad ⊙ f'(z) over slices (ReLU and linear get their own loops).
+    pub fn backward_slice(&self, z: &[f32], grad: &mut [f32]) {
+        match *self {
+            Activation::Linear => {}
+            Activation::Relu => grad
+                .iter_mut()
+                .zip(z)
+                .for_each(|(g, &z)| *g = if z > 0.0 { *g } else { 0.0 }),
+            other => grad
+                .iter_mut()
+                .zip(z)
+                .for_each(|(g, &z)| *g *= other.derivative(z)),
         }
     }
 

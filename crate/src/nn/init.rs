@@ -5,7 +5,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 /// How a layer's weights start.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Initializer {
     /// N(0, 2/fan_in), truncated at 2σ (Keras `he_normal`).
     HeNormal,

@@ -1,6 +1,6 @@
 //! Layers of the network engine. Activations flow as `Array2<f32>`: one row per sample, the
-//! sample's values flattened (images as channel × height × width, "NCHW"), so Flatten costs nothing
-//! and every layer's heavy work is a matrix product.
+//! sample's values flattened (images as height × width × channels, "NHWC", Keras'
+//! `channels_last`), so Flatten costs nothing and every layer's heavy work is a matrix product.
 
 use ndarray::{Array1, Array2, Axis};
 use rand::Rng;
@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::activation::Activation;
 use super::init::Initializer;
+use super::parallel;
 
 /// A trainable tensor and its gradient (same shape). `decay` marks weights that an L2 penalty
 /// applies to (not biases, as in scikit-learn and Keras' kernel_regularizer).
@@ -41,9 +42,15 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
     }
-    /// Values that are saved but not trained (batch-norm running statistics).
+    /// Values that are saved but not trained (batch-norm moving statistics).
+    fn buffers(&self) -> Vec<&Array2<f32>> {
+        Vec::new()
+    }
+    fn buffers_mut(&mut self) -> Vec<&mut Array2<f32>> {
+        Vec::new()
+    }
     fn non_trainable(&self) -> usize {
-        0
+        self.buffers().iter().map(|b| b.len()).sum()
     }
     fn clone_box(&self) -> Box<dyn Layer>;
 }
@@ -60,6 +67,8 @@ pub struct Dense {
     pub weight: Param,
     pub bias: Param,
     pub activation: Activation,
+    /// False for the first layer: nothing needs ∂loss/∂input there, so it is not computed.
+    pub input_grad: bool,
     input: Option<Array2<f32>>,
     pre_activation: Option<Array2<f32>>,
 }
@@ -76,13 +85,14 @@ impl Dense {
             weight: Param::new(init.sample(inputs, units, inputs, units, rng), true),
             bias: Param::new(Array2::zeros((1, units)), false),
             activation,
+            input_grad: true,
             input: None,
             pre_activation: None,
         }
     }
 
     fn affine(&self, x: &Array2<f32>) -> Array2<f32> {
-        let mut z = x.dot(&self.weight.value);
+        let mut z = parallel::dot(&x.view(), &self.weight.value.view());
         z += &self.bias.value;
         z
     }
@@ -118,9 +128,12 @@ impl Layer for Dense {
         };
         let mut g = grad.clone();
         self.activation.backward_in_place(&z, &mut g);
-        self.weight.grad = x.t().dot(&g);
+        self.weight.grad = parallel::t_dot(&x.view(), &g.view());
         self.bias.grad = g.sum_axis(Axis(0)).insert_axis(Axis(0));
-        g.dot(&self.weight.value.t())
+        if !self.input_grad {
+            return Array2::zeros((g.nrows(), 0));
+        }
+        parallel::dot(&g.view(), &self.weight.value.t())
     }
 
     fn params(&self) -> Vec<&Param> {

@@ -3,17 +3,22 @@
 use ndarray::{s, Array1, Array2};
 use polars::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
 use super::activation::Activation;
+use super::conv::{Conv2d, Geometry, Padding};
 use super::init::Initializer;
 use super::layers::{
     argmax_rows, softmax, softmax_cross_entropy, Dense, Dropout, Flatten, Layer, Param,
 };
+use super::norm::BatchNorm;
+use super::pool::{GlobalAvgPool, Pool2d, PoolKind};
 use crate::data::split::rng;
 use crate::error::{Error, Result};
 use crate::viz::Table;
 
 /// One layer as written in the model's definition.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LayerSpec {
     Flatten,
     Dense {
@@ -23,6 +28,27 @@ pub enum LayerSpec {
     },
     Dropout {
         rate: f32,
+    },
+    Conv2d {
+        filters: usize,
+        kernel: usize,
+        stride: usize,
+        padding: Padding,
+        activation: Activation,
+        init: Initializer,
+    },
+    MaxPool2d {
+        size: usize,
+        stride: usize,
+    },
+    AvgPool2d {
+        size: usize,
+        stride: usize,
+    },
+    GlobalAvgPool2d,
+    BatchNorm {
+        momentum: f32,
+        epsilon: f32,
     },
 }
 
@@ -38,7 +64,7 @@ pub enum LayerSpec {
 ///     .unwrap();
 /// assert_eq!(model.n_params(), 101_770);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sequential {
     pub input_shape: Vec<usize>,
     pub layers: Vec<LayerSpec>,
@@ -55,7 +81,8 @@ impl Sequential {
         }
     }
 
-    /// The kernel initialiser of the dense layers added after this call (default glorot_uniform).
+    /// The kernel initialiser of the dense and convolution layers added after this call
+    /// (default glorot_uniform, as Keras).
     pub fn init(mut self, init: Initializer) -> Self {
         self.init = init;
         self
@@ -81,6 +108,67 @@ impl Sequential {
         self
     }
 
+    /// Keras `Conv2D(filters, (kernel, kernel), activation=…, padding=…)`, stride 1.
+    pub fn conv2d(
+        self,
+        filters: usize,
+        kernel: usize,
+        activation: Activation,
+        padding: Padding,
+    ) -> Self {
+        self.conv2d_strided(filters, kernel, 1, activation, padding)
+    }
+
+    /// Keras `Conv2D(…, strides=(stride, stride))`.
+    pub fn conv2d_strided(
+        mut self,
+        filters: usize,
+        kernel: usize,
+        stride: usize,
+        activation: Activation,
+        padding: Padding,
+    ) -> Self {
+        let init = self.init;
+        self.layers.push(LayerSpec::Conv2d {
+            filters,
+            kernel,
+            stride,
+            padding,
+            activation,
+            init,
+        });
+        self
+    }
+
+    /// Keras `MaxPooling2D((size, size))` (stride = size).
+    pub fn max_pool(mut self, size: usize) -> Self {
+        self.layers
+            .push(LayerSpec::MaxPool2d { size, stride: size });
+        self
+    }
+
+    /// Keras `AveragePooling2D((size, size))` (stride = size).
+    pub fn avg_pool(mut self, size: usize) -> Self {
+        self.layers
+            .push(LayerSpec::AvgPool2d { size, stride: size });
+        self
+    }
+
+    /// Keras `GlobalAveragePooling2D()`.
+    pub fn global_avg_pool(mut self) -> Self {
+        self.layers.push(LayerSpec::GlobalAvgPool2d);
+        self
+    }
+
+    /// Keras `BatchNormalization()` (momentum 0.99, ε 0.001).
+    pub fn batch_norm(mut self) -> Self {
+        self.layers.push(LayerSpec::BatchNorm {
+            momentum: 0.99,
+            epsilon: 1e-3,
+        });
+        self
+    }
+
     /// An MLP: `hidden` layers of the given widths with one activation, then `outputs` logits.
     pub fn mlp(
         inputs: usize,
@@ -101,6 +189,7 @@ impl Sequential {
 
     /// Checks the definition and creates the layers, weights drawn from `seed`.
     pub fn build(&self, seed: u64) -> Result<Model> {
+        super::alloc::keep_large_blocks_in_heap();
         if self.input_shape.is_empty() || self.input_shape.contains(&0) {
             return Err(Error::invalid(format!(
                 "input shape {:?} must be non-empty with no zero",
@@ -117,6 +206,59 @@ impl Sequential {
             let size: usize = shape.iter().product();
             let layer: Box<dyn Layer> = match *spec {
                 LayerSpec::Flatten => Box::new(Flatten { size }),
+                LayerSpec::Conv2d {
+                    filters,
+                    kernel,
+                    stride,
+                    padding,
+                    activation,
+                    init,
+                } => {
+                    if filters == 0 {
+                        return Err(Error::invalid(format!(
+                            "layer {}: a Conv2D layer needs at least one filter",
+                            i + 1
+                        )));
+                    }
+                    let geometry =
+                        Geometry::new(image_shape(&shape, i, "Conv2D")?, kernel, stride, padding)
+                            .map_err(|e| in_layer(e, i, "Conv2D"))?;
+                    let mut conv = Conv2d::new(geometry, filters, activation, init, &mut rng);
+                    conv.input_grad = i > 0;
+                    Box::new(conv)
+                }
+                LayerSpec::MaxPool2d { size: k, stride }
+                | LayerSpec::AvgPool2d { size: k, stride } => {
+                    let kind = if matches!(spec, LayerSpec::MaxPool2d { .. }) {
+                        PoolKind::Max
+                    } else {
+                        PoolKind::Average
+                    };
+                    let geometry = Geometry::new(
+                        image_shape(&shape, i, "pooling")?,
+                        k,
+                        stride,
+                        Padding::Valid,
+                    )
+                    .map_err(|e| in_layer(e, i, "pooling"))?;
+                    Box::new(Pool2d::new(kind, geometry))
+                }
+                LayerSpec::GlobalAvgPool2d => {
+                    let (h, w, c) = image_shape(&shape, i, "GlobalAveragePooling2D")?;
+                    Box::new(GlobalAvgPool {
+                        pixels: h * w,
+                        channels: c,
+                    })
+                }
+                LayerSpec::BatchNorm { momentum, epsilon } => {
+                    if !(0.0..1.0).contains(&momentum) || epsilon.is_nan() || epsilon <= 0.0 {
+                        return Err(Error::invalid(format!(
+                            "layer {}: BatchNormalization needs momentum in [0, 1) and epsilon > 0, got {momentum} and {epsilon}",
+                            i + 1
+                        )));
+                    }
+                    Box::new(BatchNorm::new(shape.clone(), momentum, epsilon))
+                }
                 LayerSpec::Dense {
                     units,
                     activation,
@@ -134,7 +276,9 @@ impl Sequential {
                             i + 1
                         )));
                     }
-                    Box::new(Dense::new(size, units, activation, init, &mut rng))
+                    let mut dense = Dense::new(size, units, activation, init, &mut rng);
+                    dense.input_grad = i > 0;
+                    Box::new(dense)
                 }
                 LayerSpec::Dropout { rate } => {
                     if !(0.0..1.0).contains(&rate) {
@@ -161,6 +305,26 @@ impl Sequential {
     }
 }
 
+/// (height, width, channels) of an image-shaped layer input; `[h, w]` counts as one channel.
+fn image_shape(shape: &[usize], i: usize, what: &str) -> Result<(usize, usize, usize)> {
+    match *shape {
+        [h, w] => Ok((h, w, 1)),
+        [h, w, c] => Ok((h, w, c)),
+        _ => Err(Error::invalid(format!(
+            "layer {}: {what} needs image input (height, width, channels), got shape {shape:?}; \
+             give the model an input shape like [28, 28, 1] and put Flatten after the image layers",
+            i + 1
+        ))),
+    }
+}
+
+fn in_layer(e: Error, i: usize, what: &str) -> Error {
+    match e {
+        Error::InvalidParameter(msg) => Error::invalid(format!("layer {} ({what}): {msg}", i + 1)),
+        other => other,
+    }
+}
+
 /// A built model: layers with their weights.
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -169,8 +333,8 @@ pub struct Model {
     pub seed: u64,
 }
 
-/// Rows predicted at once (bounds memory for large sets).
-const PREDICT_BATCH: usize = 2048;
+/// Rows predicted at once (bounds memory: a convolution holds every receptive field of its batch).
+const PREDICT_BATCH: usize = 128;
 
 impl Model {
     /// Number of values per input sample.
@@ -223,19 +387,43 @@ impl Model {
 
     /// Logits for each row, in inference mode.
     pub fn logits(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
+        self.outputs_of(x, self.layers.len())
+    }
+
+    /// Inference through the first `n_layers` layers only: what those layers output for each row.
+    pub fn outputs_of(&self, x: &Array2<f32>, n_layers: usize) -> Result<Array2<f32>> {
         self.check_input(x)?;
-        let mut out = Array2::<f32>::zeros((x.nrows(), self.n_classes()));
+        if n_layers == 0 || n_layers > self.layers.len() {
+            return Err(Error::invalid(format!(
+                "the model has {} layers; ask for the outputs of 1 to {} of them",
+                self.layers.len(),
+                self.layers.len()
+            )));
+        }
+        let width: usize = self.layers[n_layers - 1].output_shape().iter().product();
+        let mut out = Array2::<f32>::zeros((x.nrows(), width));
         let mut start = 0;
         while start < x.nrows() {
             let end = (start + PREDICT_BATCH).min(x.nrows());
             let mut h = x.slice(s![start..end, ..]).to_owned();
-            for layer in &self.layers {
+            for layer in &self.layers[..n_layers] {
                 h = layer.infer(&h);
             }
             out.slice_mut(s![start..end, ..]).assign(&h);
             start = end;
         }
         Ok(out)
+    }
+
+    /// Feature extraction: the activations feeding the last layer (a trained CNN's penultimate
+    /// layer), one row per input row — a dataset to train another classifier on.
+    pub fn features(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
+        if self.layers.len() < 2 {
+            return Err(Error::invalid(
+                "feature extraction needs a model of at least two layers",
+            ));
+        }
+        self.outputs_of(x, self.layers.len() - 1)
     }
 
     /// Class probabilities (softmax of the logits).
@@ -284,25 +472,31 @@ impl Model {
         self.n_trainable() + self.layers.iter().map(|l| l.non_trainable()).sum::<usize>()
     }
 
-    /// A copy of every parameter's values (for restoring the best epoch).
+    /// A copy of every weight, trainable parameters first, then the non-trainable ones (batch-norm
+    /// moving statistics), as Keras' `get_weights()` — for restoring the best epoch and saving.
     pub fn weights(&self) -> Vec<Array2<f32>> {
-        self.params().iter().map(|p| p.value.clone()).collect()
+        let params = self.params().into_iter().map(|p| p.value.clone());
+        let buffers = self.layers.iter().flat_map(|l| l.buffers()).cloned();
+        params.chain(buffers).collect()
     }
 
     pub fn set_weights(&mut self, weights: &[Array2<f32>]) -> Result<()> {
-        let mut params = self.params_mut();
-        if params.len() != weights.len()
-            || params
-                .iter()
-                .zip(weights)
-                .any(|(p, w)| p.value.dim() != w.dim())
+        let current = self.weights();
+        if current.len() != weights.len()
+            || current.iter().zip(weights).any(|(c, w)| c.dim() != w.dim())
         {
             return Err(Error::Mismatch(
                 "these weights belong to a model of another shape".into(),
             ));
         }
-        for (p, w) in params.iter_mut().zip(weights) {
+        let mut source = weights.iter();
+        for (p, w) in self.params_mut().into_iter().zip(source.by_ref()) {
             p.value.assign(w);
+        }
+        for layer in self.layers.iter_mut() {
+            for (b, w) in layer.buffers_mut().into_iter().zip(source.by_ref()) {
+                b.assign(w);
+            }
         }
         Ok(())
     }

@@ -1,0 +1,438 @@
+//! 2-D convolution on image rows laid out NHWC (Keras' `channels_last`): each sample's row holds
+//! height × width × channels values, channels fastest. A convolution is then one matrix product:
+//! every output pixel's receptive field is copied into a row ("im2col", k·k·C values with the
+//! channels of one input pixel contiguous), and rows × kernel (k·k·C × filters) gives the output
+//! pixels × filters — which is already the NHWC layout of the output.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::activation::Activation;
+use super::init::Initializer;
+use super::layers::{Layer, Param};
+use super::parallel::{parts_for, ranges, split_rows_mut};
+use crate::error::{Error, Result};
+
+/// How the borders are handled (Keras' `padding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Padding {
+    /// No padding: the output shrinks by kernel − 1 (Keras' default).
+    Valid,
+    /// Zero padding so that output size = ⌈input / stride⌉; the extra row/column goes to the
+    /// bottom/right, as in TensorFlow.
+    Same,
+    /// This many zero rows/columns on every side.
+    Explicit(usize),
+}
+
+/// Sizes of one convolution or pooling window sliding over an `h × w × c` input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+impl Geometry {
+    pub fn new(
+        input: (usize, usize, usize),
+        k: usize,
+        stride: usize,
+        padding: Padding,
+    ) -> Result<Self> {
+        let (h, w, c) = input;
+        if k == 0 || stride == 0 {
+            return Err(Error::invalid(format!(
+                "kernel size and stride must be at least 1, got kernel {k} and stride {stride}"
+            )));
+        }
+        let (out_h, out_w, pad_top, pad_left) = match padding {
+            Padding::Valid => {
+                if h < k || w < k {
+                    return Err(Error::invalid(format!(
+                        "a {k}×{k} window does not fit a {h}×{w} input without padding; \
+                         use Padding::Same or a smaller kernel"
+                    )));
+                }
+                ((h - k) / stride + 1, (w - k) / stride + 1, 0, 0)
+            }
+            Padding::Same => {
+                let (oh, ow) = (h.div_ceil(stride), w.div_ceil(stride));
+                let pad_h = ((oh - 1) * stride + k).saturating_sub(h);
+                let pad_w = ((ow - 1) * stride + k).saturating_sub(w);
+                (oh, ow, pad_h / 2, pad_w / 2)
+            }
+            Padding::Explicit(p) => {
+                if h + 2 * p < k || w + 2 * p < k {
+                    return Err(Error::invalid(format!(
+                        "a {k}×{k} window does not fit a {h}×{w} input padded by {p}"
+                    )));
+                }
+                (
+                    (h + 2 * p - k) / stride + 1,
+                    (w + 2 * p - k) / stride + 1,
+                    p,
+                    p,
+                )
+            }
+        };
+        Ok(Self {
+            h,
+            w,
+            c,
+            k,
+            stride,
+            pad_top,
+            pad_left,
+            out_h,
+            out_w,
+        })
+    }
+
+    pub fn input_len(&self) -> usize {
+        self.h * self.w * self.c
+    }
+
+    pub fn out_pixels(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    /// Values in one receptive field.
+    pub fn patch_len(&self) -> usize {
+        self.k * self.k * self.c
+    }
+
+    /// The input columns `[lo, hi)` of kernel offsets that land inside the image for output
+    /// column `ow` (as kernel-column indices).
+    #[inline]
+    fn inside(&self, origin: isize, size: usize) -> (usize, usize) {
+        let lo = (-origin).max(0) as usize;
+        let hi = (size as isize - origin).clamp(0, self.k as isize) as usize;
+        (lo.min(hi), hi)
+    }
+}
+
+/// Copies every receptive field of `images` (rows of h·w·c) into a row of `cols`
+/// (rows: image × output pixel; columns: kernel row, kernel column, channel).
+pub fn im2col(g: &Geometry, images: &ArrayView2<f32>, cols: &mut ArrayViewMut2<f32>) {
+    let (kc, c) = (g.k * g.c, g.c);
+    let cols = cols
+        .as_slice_mut()
+        .expect("im2col writes into a contiguous buffer");
+    let mut row_start = 0;
+    for image in images.rows() {
+        let image = image.as_slice().expect("image rows are contiguous");
+        for oh in 0..g.out_h {
+            let top = (oh * g.stride) as isize - g.pad_top as isize;
+            let (kh_lo, kh_hi) = g.inside(top, g.h);
+            for ow in 0..g.out_w {
+                let left = (ow * g.stride) as isize - g.pad_left as isize;
+                let (kw_lo, kw_hi) = g.inside(left, g.w);
+                let row = &mut cols[row_start..row_start + g.patch_len()];
+                row_start += g.patch_len();
+                for kh in 0..g.k {
+                    let dst = &mut row[kh * kc..(kh + 1) * kc];
+                    if kh < kh_lo || kh >= kh_hi || kw_lo == kw_hi {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    let ih = (top + kh as isize) as usize;
+                    let iw = (left + kw_lo as isize) as usize;
+                    // In NHWC the in-image part of a kernel row is one contiguous run.
+                    let src = &image[(ih * g.w + iw) * c..(ih * g.w + iw + kw_hi - kw_lo) * c];
+                    dst[..kw_lo * c].fill(0.0);
+                    dst[kw_lo * c..kw_hi * c].copy_from_slice(src);
+                    dst[kw_hi * c..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds each row of `cols` back onto the input pixels it came from.
+pub fn col2im(g: &Geometry, cols: &ArrayView2<f32>, images: &mut ArrayViewMut2<f32>) {
+    let (kc, c) = (g.k * g.c, g.c);
+    let cols = cols.as_slice().expect("col2im reads a contiguous buffer");
+    let mut row_start = 0;
+    for mut image in images.rows_mut() {
+        let image = image.as_slice_mut().expect("image rows are contiguous");
+        image.fill(0.0);
+        for oh in 0..g.out_h {
+            let top = (oh * g.stride) as isize - g.pad_top as isize;
+            let (kh_lo, kh_hi) = g.inside(top, g.h);
+            for ow in 0..g.out_w {
+                let left = (ow * g.stride) as isize - g.pad_left as isize;
+                let (kw_lo, kw_hi) = g.inside(left, g.w);
+                let row = &cols[row_start..row_start + g.patch_len()];
+                row_start += g.patch_len();
+                for kh in kh_lo..kh_hi {
+                    let ih = (top + kh as isize) as usize;
+                    let iw = (left + kw_lo as isize) as usize;
+                    let dst = &mut image[(ih * g.w + iw) * c..(ih * g.w + iw + kw_hi - kw_lo) * c];
+                    let src = &row[kh * kc + kw_lo * c..kh * kc + kw_hi * c];
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d += s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keras `Conv2D(filters, kernel_size, strides, padding, activation)` on NHWC rows.
+#[derive(Clone, Debug)]
+pub struct Conv2d {
+    /// (k·k·C) × filters, rows ordered kernel row, kernel column, input channel (Keras' kernel
+    /// of shape (k, k, C, filters), flattened).
+    pub kernel: Param,
+    pub bias: Param,
+    pub activation: Activation,
+    pub geometry: Geometry,
+    pub filters: usize,
+    /// False for the first layer: nothing needs ∂loss/∂input there, so it is not computed.
+    pub input_grad: bool,
+    /// Receptive fields of the last training batch, kept for the kernel gradient; reused as the
+    /// buffer for the next batch.
+    cols: Array2<f32>,
+    pre_activation: Option<Array2<f32>>,
+}
+
+impl Conv2d {
+    pub fn new(
+        geometry: Geometry,
+        filters: usize,
+        activation: Activation,
+        init: Initializer,
+        rng: &mut ChaCha8Rng,
+    ) -> Self {
+        let k2 = geometry.k * geometry.k;
+        let fan_in = k2 * geometry.c;
+        let fan_out = k2 * filters;
+        Self {
+            kernel: Param::new(
+                init.sample(geometry.patch_len(), filters, fan_in, fan_out, rng),
+                true,
+            ),
+            bias: Param::new(Array2::zeros((1, filters)), false),
+            activation,
+            geometry,
+            filters,
+            input_grad: true,
+            cols: Array2::zeros((0, 0)),
+            pre_activation: None,
+        }
+    }
+
+    /// Pre-activations and activations (both output pixels × filters) of a batch, its receptive
+    /// fields left in `cols`. Each core takes a block of images through im2col, the product, the
+    /// bias and the activation.
+    fn convolve(&self, x: &Array2<f32>, cols: &mut Array2<f32>) -> (Array2<f32>, Array2<f32>) {
+        let g = &self.geometry;
+        let n = x.nrows();
+        let rows = n * g.out_pixels();
+        if cols.dim() != (rows, g.patch_len()) {
+            *cols = Array2::zeros((rows, g.patch_len()));
+        }
+        let mut z = Array2::<f32>::zeros((rows, self.filters));
+        let mut out = Array2::<f32>::zeros((rows, self.filters));
+        let work = rows * g.patch_len() * self.filters;
+        let items = ranges(n, parts_for(n, work));
+        let col_blocks = split_rows_mut(cols.view_mut(), &items, g.out_pixels());
+        let z_blocks = split_rows_mut(z.view_mut(), &items, g.out_pixels());
+        let out_blocks = split_rows_mut(out.view_mut(), &items, g.out_pixels());
+        let (kernel, bias, activation) = (&self.kernel.value, &self.bias.value, self.activation);
+        col_blocks
+            .into_par_iter()
+            .zip(z_blocks)
+            .zip(out_blocks)
+            .zip(items.par_iter())
+            .for_each(|(((mut c, mut zb), mut ob), r)| {
+                im2col(g, &x.slice(ndarray::s![r.clone(), ..]), &mut c);
+                general_mat_mul(1.0, &c, kernel, 0.0, &mut zb);
+                activation.add_bias_apply(
+                    zb.as_slice_mut().expect("contiguous block"),
+                    ob.as_slice_mut().expect("contiguous block"),
+                    bias.as_slice().expect("contiguous bias"),
+                );
+            });
+        (z, out)
+    }
+
+    fn to_rows(&self, out: Array2<f32>, n: usize) -> Array2<f32> {
+        let len = self.geometry.out_pixels() * self.filters;
+        out.into_shape_with_order((n, len))
+            .expect("pixels × filters is the NHWC row layout")
+    }
+}
+
+impl Layer for Conv2d {
+    fn kind(&self) -> String {
+        "Conv2D".into()
+    }
+
+    fn output_shape(&self) -> Vec<usize> {
+        vec![self.geometry.out_h, self.geometry.out_w, self.filters]
+    }
+
+    fn forward(&mut self, x: &Array2<f32>, training: bool) -> Array2<f32> {
+        if !training {
+            return self.infer(x);
+        }
+        let mut cols = std::mem::take(&mut self.cols);
+        let (z, out) = self.convolve(x, &mut cols);
+        self.cols = cols;
+        self.pre_activation = Some(z);
+        self.to_rows(out, x.nrows())
+    }
+
+    fn infer(&self, x: &Array2<f32>) -> Array2<f32> {
+        let mut cols = Array2::zeros((0, 0));
+        let (_, out) = self.convolve(x, &mut cols);
+        self.to_rows(out, x.nrows())
+    }
+
+    fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32> {
+        let g = self.geometry;
+        let n = grad.nrows();
+        let rows = n * g.out_pixels();
+        let Some(z) = self.pre_activation.take() else {
+            return Array2::zeros((n, g.input_len()));
+        };
+        let grad = grad
+            .view()
+            .into_shape_with_order((rows, self.filters))
+            .expect("NHWC rows are pixels × filters");
+        let work = rows * g.patch_len() * self.filters;
+        let items = ranges(n, parts_for(n, work));
+        let mut dx = Array2::<f32>::zeros((n, if self.input_grad { g.input_len() } else { 0 }));
+        let col_blocks = split_rows_mut(self.cols.view_mut(), &items, g.out_pixels());
+        let dx_blocks = split_rows_mut(dx.view_mut(), &items, 1);
+        let (kernel, input_grad, activation) =
+            (&self.kernel.value, self.input_grad, self.activation);
+        let (z, grad) = (&z, &grad);
+        let sums = col_blocks
+            .into_par_iter()
+            .zip(dx_blocks)
+            .zip(items.par_iter())
+            .map(|((mut cols, mut dxb), r)| {
+                let block = r.start * g.out_pixels()..r.end * g.out_pixels();
+                let mut dz = grad.slice(ndarray::s![block.clone(), ..]).to_owned();
+                activation.backward_slice(
+                    z.slice(ndarray::s![block, ..])
+                        .as_slice()
+                        .expect("contiguous block"),
+                    dz.as_slice_mut().expect("contiguous block"),
+                );
+                let dk = cols.t().dot(&dz);
+                let db = dz.sum_axis(Axis(0));
+                if input_grad {
+                    // The receptive fields are no longer needed: their buffer takes ∂loss/∂fields.
+                    general_mat_mul(1.0, &dz, &kernel.t(), 0.0, &mut cols);
+                    col2im(&g, &cols.view(), &mut dxb);
+                }
+                (dk, db)
+            })
+            .reduce_with(|(ka, ba), (kb, bb)| (ka + kb, ba + bb));
+        if let Some((dk, db)) = sums {
+            self.kernel.grad = dk;
+            self.bias.grad = db.insert_axis(Axis(0));
+        }
+        dx
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        vec![&self.kernel, &self.bias]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        vec![&mut self.kernel, &mut self.bias]
+    }
+
+    fn clone_box(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct convolution, one output value at a time, as the definition reads.
+    fn direct(g: &Geometry, image: &[f32], kernel: &Array2<f32>) -> Vec<f32> {
+        let filters = kernel.ncols();
+        let mut out = vec![0.0; g.out_pixels() * filters];
+        for oh in 0..g.out_h {
+            for ow in 0..g.out_w {
+                for f in 0..filters {
+                    let mut s = 0.0;
+                    for kh in 0..g.k {
+                        for kw in 0..g.k {
+                            let ih = (oh * g.stride + kh) as isize - g.pad_top as isize;
+                            let iw = (ow * g.stride + kw) as isize - g.pad_left as isize;
+                            if ih < 0 || iw < 0 || ih >= g.h as isize || iw >= g.w as isize {
+                                continue;
+                            }
+                            for c in 0..g.c {
+                                let v = image[(ih as usize * g.w + iw as usize) * g.c + c];
+                                s += v * kernel[[(kh * g.k + kw) * g.c + c, f]];
+                            }
+                        }
+                    }
+                    out[(oh * g.out_w + ow) * filters + f] = s;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn im2col_product_equals_direct_convolution() {
+        for &(k, stride, padding) in &[
+            (3, 1, Padding::Same),
+            (3, 1, Padding::Valid),
+            (5, 1, Padding::Same),
+            (3, 2, Padding::Same),
+            (5, 2, Padding::Valid),
+            (3, 2, Padding::Explicit(1)),
+        ] {
+            let g = Geometry::new((7, 6, 3), k, stride, padding).expect("geometry");
+            let x = Array2::from_shape_fn((2, g.input_len()), |(i, j)| {
+                ((i * 13 + j * 7) % 17) as f32 / 17.0 - 0.5
+            });
+            let kernel = Array2::from_shape_fn((g.patch_len(), 4), |(i, j)| {
+                ((i * 5 + j * 3) % 11) as f32 / 11.0 - 0.5
+            });
+            let mut cols = Array2::zeros((2 * g.out_pixels(), g.patch_len()));
+            im2col(&g, &x.view(), &mut cols.view_mut());
+            let z = cols.dot(&kernel);
+            for b in 0..2 {
+                let want = direct(&g, x.row(b).as_slice().expect("row"), &kernel);
+                let got = z.slice(ndarray::s![
+                    b * g.out_pixels()..(b + 1) * g.out_pixels(),
+                    ..
+                ]);
+                for (a, w) in got.iter().zip(&want) {
+                    assert!((a - w).abs() < 1e-5, "k {k} stride {stride} {padding:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn same_padding_matches_tensorflow_sizes() {
+        let g = Geometry::new((28, 28, 1), 3, 1, Padding::Same).expect("geometry");
+        assert_eq!((g.out_h, g.out_w, g.pad_top), (28, 28, 1));
+        let g = Geometry::new((28, 28, 1), 3, 2, Padding::Same).expect("geometry");
+        assert_eq!((g.out_h, g.pad_top), (14, 0));
+        assert!(Geometry::new((2, 2, 1), 3, 1, Padding::Valid).is_err());
+    }
+}
