@@ -21,8 +21,8 @@ pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
 pub use error::Error;
 pub use eval::{accuracy, Comparison, ConfusionMatrix};
 pub use models::NearestCentroid;
-pub use nn::{Activation, Initializer, Model, Sequential};
-pub use prep::{one_hot, scale_255, MinMaxScaler, StandardScaler};
+pub use nn::{Activation, Initializer, Model, Padding, Sequential};
+pub use prep::{one_hot, scale_255, Augmentation, MinMaxScaler, StandardScaler};
 pub use train::{fit, EarlyStopping, History, Optimizer, TrainConfig};
 pub use viz::{Figure, Series, Table};
 

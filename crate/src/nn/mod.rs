@@ -12,6 +12,7 @@ pub mod model;
 pub mod norm;
 mod parallel;
 pub mod pool;
+mod saved;
 
 pub use activation::Activation;
 pub use conv::{Conv2d, Padding};

@@ -325,6 +325,18 @@ fn in_layer(e: Error, i: usize, what: &str) -> Error {
     }
 }
 
+/// What a model makes of one picture.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classification {
+    pub class: usize,
+    pub name: &'static str,
+    pub confidence: f32,
+    /// One probability per class.
+    pub probabilities: Vec<f32>,
+    /// The 28×28 pixels the model saw, row by row.
+    pub input: Vec<u8>,
+}
+
 /// A built model: layers with their weights.
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -429,6 +441,29 @@ impl Model {
     /// Class probabilities (softmax of the logits).
     pub fn predict_proba(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
         Ok(softmax(&self.logits(x)?))
+    }
+
+    /// Classifies a user's own PNG or JPEG picture of one item: converted as the dataset was made
+    /// ([`crate::prep::picture`]), scaled to [0, 1], then predicted.
+    pub fn classify_image(&self, path: impl AsRef<std::path::Path>) -> Result<Classification> {
+        if self.input_size() != 784 || self.n_classes() != crate::data::CLASS_NAMES.len() {
+            return Err(Error::Mismatch(format!(
+                "classify_image needs a Fashion-MNIST model (784 inputs, 10 classes); this one takes {} and gives {}",
+                self.input_size(),
+                self.n_classes()
+            )));
+        }
+        let input = crate::prep::picture::load_as_fashion_mnist(path)?;
+        let x = Array2::from_shape_fn((1, 784), |(_, j)| f32::from(input[j]) / 255.0);
+        let probabilities: Vec<f32> = self.predict_proba(&x)?.row(0).to_vec();
+        let class = super::layers::first_max_index(probabilities.iter().copied());
+        Ok(Classification {
+            class,
+            name: crate::data::CLASS_NAMES[class],
+            confidence: probabilities[class],
+            probabilities,
+            input,
+        })
     }
 
     /// The most probable class of each row.

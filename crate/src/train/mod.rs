@@ -12,6 +12,7 @@ pub use optim::{Optimizer, OptimizerState};
 use crate::data::split::{permutation, rng};
 use crate::error::{Error, Result};
 use crate::nn::{argmax_rows, softmax_cross_entropy, Model};
+use crate::prep::Augmentation;
 use crate::viz::{learning_curves, Figure, Series, Table};
 
 /// What early stopping watches.
@@ -76,7 +77,9 @@ pub struct TrainConfig {
     pub l2: f32,
     pub seed: u64,
     pub early_stopping: Option<EarlyStopping>,
-    /// Print a progress line per epoch.
+    /// Random rotation/zoom/shift of every training image, new for every batch (images only).
+    pub augmentation: Option<Augmentation>,
+    /// Print a progress line per epoch (and within long epochs).
     pub verbose: bool,
 }
 
@@ -89,6 +92,7 @@ impl Default for TrainConfig {
             l2: 0.0,
             seed: 0,
             early_stopping: None,
+            augmentation: None,
             verbose: true,
         }
     }
@@ -119,6 +123,10 @@ impl TrainConfig {
         self.early_stopping = Some(rule);
         self
     }
+    pub fn augment(mut self, augmentation: Augmentation) -> Self {
+        self.augmentation = Some(augmentation);
+        self
+    }
     pub fn verbose(mut self, verbose: bool) -> Self {
         self.verbose = verbose;
         self
@@ -138,6 +146,9 @@ impl TrainConfig {
             )));
         }
         self.optimizer.validate()?;
+        if let Some(a) = self.augmentation {
+            a.validate()?;
+        }
         if let Some(rule) = self.early_stopping {
             if rule.monitor != Monitor::TrainLoss && !has_validation {
                 return Err(Error::invalid(
@@ -274,7 +285,18 @@ pub fn fit(
             model.n_classes()
         )));
     }
+    let image_shape = match (config.augmentation, model.spec.input_shape.as_slice()) {
+        (None, _) => None,
+        (Some(_), &[h, w]) => Some((h, w, 1)),
+        (Some(_), &[h, w, c]) => Some((h, w, c)),
+        (Some(_), other) => {
+            return Err(Error::invalid(format!(
+                "augmentation needs a model with image input (height, width, channels), this one takes {other:?}"
+            )))
+        }
+    };
     let mut order_rng = rng(config.seed);
+    let mut augment_rng = rng(config.seed ^ 0x5EED_A06E);
     let mut state = config.optimizer.start();
     let mut history = History::default();
     let mut best: Option<(f64, Vec<Array2<f32>>)> = None;
@@ -284,9 +306,14 @@ pub fn fit(
     for epoch in 1..=config.epochs {
         let epoch_start = Instant::now();
         let order = permutation(x.nrows(), &mut order_rng);
-        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for batch in order.chunks(config.batch_size) {
-            let xb = x.select(Axis(0), batch);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let mut last_report = Instant::now();
+        let n_batches = order.len().div_ceil(config.batch_size);
+        for (b, batch) in order.chunks(config.batch_size).enumerate() {
+            let mut xb = x.select(Axis(0), batch);
+            if let (Some(aug), Some(shape)) = (config.augmentation, image_shape) {
+                xb = aug.apply(&xb, shape, &mut augment_rng)?;
+            }
             let yb = labels.select(Axis(0), batch);
             let logits = model.forward_train(&xb);
             let (loss, grad) = softmax_cross_entropy(&logits, &yb);
@@ -299,6 +326,20 @@ pub fn fit(
             model.backward(&grad);
             let l2 = config.l2 / batch.len() as f32;
             state.update(&mut model.params_mut(), l2);
+            seen += batch.len();
+            // Long epochs (CNNs) report within the epoch too, so a run never looks stuck.
+            if config.verbose && last_report.elapsed().as_secs_f64() > 15.0 && b + 1 < n_batches {
+                let elapsed = epoch_start.elapsed().as_secs_f64();
+                let eta = elapsed / (b + 1) as f64 * (n_batches - b - 1) as f64;
+                println!(
+                    "  epoch {epoch:>3}/{} · batch {}/{n_batches} · loss {:.4} · acc {:.4} · {elapsed:.0} s (epoch ETA {eta:.0} s)",
+                    config.epochs,
+                    b + 1,
+                    loss_sum / seen as f64,
+                    correct as f64 / seen as f64
+                );
+                last_report = Instant::now();
+            }
         }
         let (val_loss, val_accuracy) = match validation {
             Some((xv, yv)) => {

@@ -1,8 +1,14 @@
-//! Preprocessing: scalers fitted on the training set only, then applied to any set; one-hot labels.
+//! Preprocessing: scalers fitted on the training set only, then applied to any set; one-hot labels;
+//! image augmentation ([`augment`]); a user's own picture made Fashion-MNIST-like ([`picture`]).
 //!
 //! Written here rather than taken from linfa-preprocessing: that crate brings its text
 //! vectorisers (regex, encodings) into every notebook build, and these scalers are a few lines.
 //! Like linfa, parameters are validated on `fit`, which returns a fitted scaler.
+
+pub mod augment;
+pub mod picture;
+
+pub use augment::Augmentation;
 
 use ndarray::{Array1, Array2, Axis, Zip};
 

@@ -1,0 +1,126 @@
+//! A user's own picture turned into a Fashion-MNIST-like image, by the dataset's own conversion
+//! steps: grayscale, trim to the object, pad to a square, resize to 28×28, and make it light on a
+//! dark background (the dataset negates its product photos, which are dark on white).
+
+use std::path::Path;
+
+use image::imageops::{self, FilterType};
+use image::{GrayImage, Luma};
+
+use crate::error::{Error, Result};
+
+/// Side of a Fashion-MNIST image.
+pub const SIDE: u32 = 28;
+
+/// How far from the background a pixel must be to count as part of the object.
+const OBJECT_THRESHOLD: u8 = 24;
+
+fn unreadable(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::Model(format!(
+        "cannot use {} as a picture: {why}. Give a PNG or JPEG file of one clothing item",
+        path.display()
+    ))
+}
+
+/// Reads a PNG or JPEG file and converts it as Fashion-MNIST was made: 784 pixels, row by row,
+/// 0 = background, 255 = brightest part of the item.
+pub fn load_as_fashion_mnist(path: impl AsRef<Path>) -> Result<Vec<u8>> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let decoded = image::load_from_memory(&bytes).map_err(|e| unreadable(path, e))?;
+    to_fashion_mnist(&decoded.to_luma8()).map_err(|e| match e {
+        Error::InvalidParameter(why) => unreadable(path, why),
+        other => other,
+    })
+}
+
+/// The conversion of [`load_as_fashion_mnist`] on an already decoded grayscale image.
+pub fn to_fashion_mnist(gray: &GrayImage) -> Result<Vec<u8>> {
+    let (w, h) = gray.dimensions();
+    if w == 0 || h == 0 {
+        return Err(Error::invalid("the image is empty"));
+    }
+    // The background is what the border mostly is; a light one is negated (dark on light →
+    // light on dark, as the dataset).
+    let mut border: Vec<u8> = Vec::with_capacity(2 * (w + h) as usize);
+    for x in 0..w {
+        border.push(gray.get_pixel(x, 0)[0]);
+        border.push(gray.get_pixel(x, h - 1)[0]);
+    }
+    for y in 0..h {
+        border.push(gray.get_pixel(0, y)[0]);
+        border.push(gray.get_pixel(w - 1, y)[0]);
+    }
+    border.sort_unstable();
+    let background = border[border.len() / 2];
+    let invert = background > 127;
+    let mut img = gray.clone();
+    if invert {
+        imageops::invert(&mut img);
+    }
+    let background = if invert { 255 - background } else { background };
+
+    // Trim to the bounding box of the object.
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for (x, y, p) in img.enumerate_pixels() {
+        if p[0].saturating_sub(background) > OBJECT_THRESHOLD {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+    }
+    if x0 > x1 {
+        return Err(Error::invalid(
+            "no object stands out from the background (the picture is one flat shade)",
+        ));
+    }
+    let (cw, ch) = (x1 - x0 + 1, y1 - y0 + 1);
+    let cropped = imageops::crop_imm(&img, x0, y0, cw, ch).to_image();
+
+    // Pad to a square on the background, the object centred.
+    let side = cw.max(ch);
+    let mut square = GrayImage::from_pixel(side, side, Luma([background]));
+    imageops::overlay(
+        &mut square,
+        &cropped,
+        i64::from((side - cw) / 2),
+        i64::from((side - ch) / 2),
+    );
+    let small = imageops::resize(&square, SIDE, SIDE, FilterType::Triangle);
+    // Background to 0, the object stretched to the full range, as the dataset's images are.
+    let max = small.pixels().map(|p| p[0]).max().unwrap_or(255);
+    let span = f32::from(max.saturating_sub(background).max(1));
+    Ok(small
+        .pixels()
+        .map(|p| {
+            let v = f32::from(p[0].saturating_sub(background)) / span * 255.0;
+            v.round().clamp(0.0, 255.0) as u8
+        })
+        .collect())
+}
+
+/// Writes 28×28 pixels as a picture a user might take: upscaled to `side`×`side`, dark on
+/// light (the dataset negated back), the item placed off-centre by `offset` pixels on a larger
+/// canvas. Used for the example pictures and the round-trip test.
+pub fn fashion_mnist_to_picture(
+    pixels: &[u8],
+    side: u32,
+    offset: (u32, u32),
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let path = path.as_ref();
+    if pixels.len() != (SIDE * SIDE) as usize || side == 0 {
+        return Err(Error::invalid(format!(
+            "need 784 pixels and a side of at least 1, got {} pixels and side {side}",
+            pixels.len()
+        )));
+    }
+    let small = GrayImage::from_fn(SIDE, SIDE, |x, y| {
+        Luma([255 - pixels[(y * SIDE + x) as usize]])
+    });
+    let big = imageops::resize(&small, side, side, FilterType::CatmullRom);
+    let mut canvas = GrayImage::from_pixel(side + offset.0, side + offset.1, Luma([255]));
+    imageops::overlay(&mut canvas, &big, i64::from(offset.0), i64::from(offset.1));
+    crate::error::create_parent_dir(path)?;
+    canvas
+        .save(path)
+        .map_err(|e| Error::Model(format!("cannot write {}: {e}", path.display())))
+}

@@ -1,0 +1,273 @@
+//! The convolutional engine: gradients against finite differences (convolution, pooling, batch
+//! norm, dropout), Keras' parameter counts, learning on real images, save/load, a user's picture.
+
+use fashion_lab::nn::{softmax_cross_entropy, Activation, Initializer, Padding, Sequential};
+use fashion_lab::prep::picture::fashion_mnist_to_picture;
+use fashion_lab::train::{fit, Optimizer, TrainConfig};
+use fashion_lab::{accuracy, scale_255, Array1, Array2, Augmentation, FashionMnist, Model};
+
+/// Training-mode loss of a copy of the model: every evaluation starts from the same dropout
+/// random state, so each sees the same mask, and batch norm uses the batch's statistics.
+fn train_loss(model: &Model, x: &Array2<f32>, y: &Array1<u8>) -> f64 {
+    let mut copy = model.clone();
+    f64::from(softmax_cross_entropy(&copy.forward_train(x), y).0)
+}
+
+/// ‖numeric − analytic‖ / (‖numeric‖ + ‖analytic‖) over every parameter (CS231n's check).
+fn gradient_error(model: &Model, x: &Array2<f32>, y: &Array1<u8>) -> f64 {
+    let mut copy = model.clone();
+    let logits = copy.forward_train(x);
+    copy.backward(&softmax_cross_entropy(&logits, y).1);
+    let analytic: Vec<Vec<f32>> = copy
+        .params()
+        .iter()
+        .map(|p| p.grad.iter().copied().collect())
+        .collect();
+    let h = 3e-3f32;
+    let (mut diff2, mut num2, mut ana2) = (0.0f64, 0.0f64, 0.0f64);
+    let mut probe = model.clone();
+    for (pi, grads) in analytic.iter().enumerate() {
+        for (k, &g) in grads.iter().enumerate() {
+            let bump = |probe: &mut Model, delta: f32| {
+                let mut params = probe.params_mut();
+                params[pi].value.as_slice_mut().expect("contiguous")[k] += delta;
+            };
+            bump(&mut probe, h);
+            let up = train_loss(&probe, x, y);
+            bump(&mut probe, -2.0 * h);
+            let down = train_loss(&probe, x, y);
+            bump(&mut probe, h);
+            let numeric = (up - down) / (2.0 * f64::from(h));
+            diff2 += (numeric - f64::from(g)).powi(2);
+            num2 += numeric.powi(2);
+            ana2 += f64::from(g).powi(2);
+        }
+    }
+    assert!(ana2 > 0.0, "gradient is all zero");
+    diff2.sqrt() / (num2.sqrt() + ana2.sqrt())
+}
+
+fn batch(n: usize, len: usize) -> (Array2<f32>, Array1<u8>) {
+    let x = Array2::from_shape_fn((n, len), |(i, j)| {
+        ((i * 31 + j * 17) % 23) as f32 / 23.0 - 0.45 + 0.01 * (j % 5) as f32
+    });
+    let y = (0..n).map(|i| (i % 3) as u8).collect();
+    (x, y)
+}
+
+#[test]
+fn convolution_pooling_batch_norm_and_dropout_gradients_match_finite_differences() {
+    let models = [
+        (
+            "conv same 3×3 → conv stride 2 padded → dense",
+            Sequential::new(&[6, 5, 2])
+                .init(Initializer::GlorotNormal)
+                .conv2d(3, 3, Activation::Tanh, Padding::Same)
+                .conv2d_strided(2, 3, 2, Activation::Sigmoid, Padding::Explicit(1))
+                .flatten()
+                .dense(3, Activation::Linear),
+        ),
+        (
+            "conv valid 5×5 → max pool → dense",
+            Sequential::new(&[8, 8, 1])
+                .init(Initializer::HeNormal)
+                .conv2d(3, 5, Activation::Elu(1.0), Padding::Valid)
+                .max_pool(2)
+                .flatten()
+                .dense(3, Activation::Linear),
+        ),
+        (
+            "conv → average pool → batch norm → global average pool → dense",
+            Sequential::new(&[6, 6, 2])
+                .init(Initializer::RandomUniform(0.3))
+                .conv2d(4, 3, Activation::Tanh, Padding::Same)
+                .avg_pool(2)
+                .batch_norm()
+                .global_avg_pool()
+                .dense(3, Activation::Linear),
+        ),
+        (
+            "dense → batch norm → dropout → dense",
+            Sequential::new(&[7])
+                .dense(6, Activation::Tanh)
+                .batch_norm()
+                .dropout(0.3)
+                .dense(3, Activation::Linear),
+        ),
+    ];
+    for (name, spec) in models {
+        let model = spec.build(5).expect("build");
+        let (x, y) = batch(6, model.input_size());
+        let err = gradient_error(&model, &x, &y);
+        assert!(err < 1e-2, "{name}: relative gradient error {err}");
+    }
+}
+
+/// Report 002's four CNNs: Keras' summaries give these totals (trainable in brackets).
+#[test]
+fn parameter_counts_equal_keras_for_report_002_cnns() {
+    let relu = Activation::Relu;
+    let same = Padding::Same;
+    let cnn1 = Sequential::new(&[28, 28, 1])
+        .conv2d(64, 3, relu, same)
+        .max_pool(2)
+        .conv2d(32, 3, relu, same)
+        .max_pool(2)
+        .flatten()
+        .dense(64, relu)
+        .dense(10, Activation::Linear);
+    let cnn2 = Sequential::new(&[28, 28, 1])
+        .conv2d(32, 3, relu, same)
+        .max_pool(2)
+        .conv2d(64, 3, relu, same)
+        .max_pool(2)
+        .dropout(0.25)
+        .batch_norm()
+        .conv2d(128, 3, relu, same)
+        .conv2d(128, 3, relu, same)
+        .max_pool(2)
+        .dropout(0.25)
+        .flatten()
+        .batch_norm()
+        .dense(512, relu)
+        .dropout(0.5)
+        .dense(10, Activation::Linear);
+    let cnn3 = Sequential::new(&[28, 28, 1])
+        .conv2d(32, 3, relu, same)
+        .max_pool(2)
+        .dropout(0.25)
+        .conv2d(64, 3, relu, same)
+        .max_pool(2)
+        .dropout(0.25)
+        .conv2d(128, 3, relu, same)
+        .max_pool(2)
+        .dropout(0.25)
+        .flatten()
+        .batch_norm()
+        .dense(128, relu)
+        .dropout(0.5)
+        .dense(10, Activation::Linear);
+    let cnn4 = Sequential::new(&[28, 28, 1])
+        .conv2d(32, 3, relu, same)
+        .max_pool(2)
+        .dropout(0.2)
+        .conv2d(32, 3, relu, same)
+        .max_pool(2)
+        .dropout(0.2)
+        .conv2d(64, 3, relu, same)
+        .max_pool(2)
+        .dropout(0.2)
+        .conv2d(128, 3, relu, same)
+        .max_pool(2)
+        .dropout(0.2)
+        .flatten()
+        .batch_norm()
+        .dense(128, relu)
+        .dropout(0.3)
+        .dense(10, Activation::Linear);
+    for (spec, total, trainable) in [
+        (cnn1, 120_170, 120_170),
+        (cnn2, 840_586, 838_154),
+        (cnn3, 246_154, 243_850),
+        (cnn4, 120_234, 119_978),
+    ] {
+        let model = spec.build(0).expect("build");
+        assert_eq!((model.n_params(), model.n_trainable()), (total, trainable));
+        model.summary().expect("summary");
+    }
+}
+
+fn small_cnn() -> Sequential {
+    Sequential::new(&[28, 28, 1])
+        .conv2d(16, 3, Activation::Relu, Padding::Same)
+        .max_pool(2)
+        .conv2d(32, 3, Activation::Relu, Padding::Same)
+        .max_pool(2)
+        .batch_norm()
+        .flatten()
+        .dense(64, Activation::Relu)
+        .dropout(0.3)
+        .dense(10, Activation::Linear)
+}
+
+/// One small CNN trained on 6k real images serves the learning, save/load and picture checks.
+#[test]
+fn cnn_learns_real_images_saves_loads_and_classifies_pictures() {
+    let data = FashionMnist::load().expect("load");
+    let train = data.train.stratified_subset(6_000, 0).expect("subset");
+    let test = data.test.stratified_subset(1_000, 0).expect("subset");
+    let (x, xt) = (scale_255(&train), scale_255(&test));
+    let config = TrainConfig::default()
+        .epochs(3)
+        .batch_size(64)
+        .optimizer(Optimizer::adam())
+        .augment(Augmentation::report_001())
+        .seed(3)
+        .verbose(false);
+    let run = || {
+        let mut model = small_cnn().build(1).expect("build");
+        let history = fit(&mut model, &x, &train.labels, None, &config).expect("fit");
+        (model, history)
+    };
+    let (model, history) = run();
+    let acc = accuracy(&model.predict(&xt).expect("predict"), &test.labels).expect("acc");
+    assert!(
+        acc > 0.80,
+        "small CNN test accuracy {acc} after 3 epochs on 6k"
+    );
+    let (_, history_again) = run();
+    assert_eq!(
+        history.epochs.iter().map(|e| e.loss).collect::<Vec<_>>(),
+        history_again
+            .epochs
+            .iter()
+            .map(|e| e.loss)
+            .collect::<Vec<_>>(),
+        "same seed, same numbers (augmentation included)"
+    );
+
+    // Save, load: the same probabilities to the last bit.
+    let dir = std::env::temp_dir().join(format!("fashion-lab-cnn-{}", std::process::id()));
+    let file = dir.join("small-cnn.safetensors");
+    model.save(&file).expect("save");
+    let loaded = Model::load(&file).expect("load");
+    assert_eq!(
+        loaded.predict_proba(&xt).expect("proba"),
+        model.predict_proba(&xt).expect("proba")
+    );
+    std::fs::write(dir.join("not-a-model.safetensors"), b"hello").expect("write");
+    let err = Model::load(dir.join("not-a-model.safetensors")).expect_err("garbage");
+    assert!(
+        err.to_string().contains("not a fashion-lab model file"),
+        "{err}"
+    );
+
+    // A test image as a user's photo: 200×200, dark on light, off-centre on a larger canvas.
+    let raw = model.predict(&xt).expect("predict");
+    let mut same = 0;
+    let n = 40;
+    for i in 0..n {
+        let pixels: Vec<u8> = test.images.row(i).to_vec();
+        let path = dir.join(format!("photo-{i}.png"));
+        fashion_mnist_to_picture(
+            &pixels,
+            200,
+            ((i as u32 * 7) % 30, (i as u32 * 3) % 20),
+            &path,
+        )
+        .expect("write picture");
+        let seen = model.classify_image(&path).expect("classify");
+        assert!((seen.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        same += usize::from(seen.class == usize::from(raw[i]));
+    }
+    assert!(
+        same >= n * 9 / 10,
+        "{same} of {n} pictures classified as their raw image"
+    );
+    std::fs::write(dir.join("broken.png"), b"\x89PNG\r\n\x1a\n broken").expect("write");
+    let err = model
+        .classify_image(dir.join("broken.png"))
+        .expect_err("broken");
+    assert!(err.to_string().contains("PNG or JPEG"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
