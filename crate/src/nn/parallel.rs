@@ -5,8 +5,7 @@
 
 use std::ops::Range;
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 /// Below this many multiply-adds a product stays on one core.
@@ -48,28 +47,67 @@ pub(crate) fn split_rows_mut<'a>(
     out
 }
 
+/// c = a · b on one core with the `gemm` crate and its AVX-512 kernels (feature `x86-v4`,
+/// chosen at run time): measured here on one core against matrixmultiply, in GFLOP/s,
+/// 25,088×288 · 288×64 (a convolution) 70 vs 43; 288×25,088 · 25,088×64 (its kernel gradient)
+/// 89 vs 64; 6,272×576 · 576×128: 85 vs 69; 128×6,272 · 6,272×128 (a dense layer) 97 vs 71.
+pub(crate) fn gemm_into(a: &ArrayView2<f32>, b: &ArrayView2<f32>, c: &mut ArrayViewMut2<f32>) {
+    gemm_acc(a, b, c, false)
+}
+
+/// c = a · b, or c += a · b when `accumulate`.
+pub(crate) fn gemm_acc(
+    a: &ArrayView2<f32>,
+    b: &ArrayView2<f32>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    assert!(
+        b.nrows() == k && c.dim() == (m, n),
+        "matrix product shapes: {m}×{k} · {}×{n} into {:?}",
+        b.nrows(),
+        c.dim()
+    );
+    let (a_s, b_s) = (a.strides(), b.strides());
+    let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
+    // SAFETY: the pointers and strides come from live ndarray views whose shapes were checked
+    // above; `c` is borrowed mutably and does not alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            c_cs,
+            c_rs,
+            accumulate,
+            a.as_ptr(),
+            a_s[1],
+            a_s[0],
+            b.as_ptr(),
+            b_s[1],
+            b_s[0],
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
 /// a · b, rows of `a` split across the cores when the product is large.
 pub(crate) fn dot(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    let parts = parts_for(m, m * k * n);
-    if parts == 1 {
-        return a.dot(b);
-    }
     let mut out = Array2::<f32>::zeros((m, n));
-    let items = ranges(m, parts);
+    let items = ranges(m, parts_for(m, m * k * n));
     let blocks = split_rows_mut(out.view_mut(), &items, 1);
     blocks
         .into_par_iter()
         .zip(items.par_iter())
-        .for_each(|(mut block, r)| {
-            general_mat_mul(
-                1.0,
-                &a.slice(ndarray::s![r.clone(), ..]),
-                b,
-                0.0,
-                &mut block,
-            )
-        });
+        .for_each(|(mut block, r)| gemm_into(&a.slice(s![r.clone(), ..]), b, &mut block));
     out
 }
 
@@ -77,16 +115,16 @@ pub(crate) fn dot(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
 /// the product is large.
 pub(crate) fn t_dot(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    let parts = parts_for(m, m * k * n);
-    if parts == 1 {
-        return a.t().dot(b);
-    }
-    ranges(m, parts)
+    ranges(m, parts_for(m, m * k * n))
         .into_par_iter()
         .map(|r| {
-            a.slice(ndarray::s![r.clone(), ..])
-                .t()
-                .dot(&b.slice(ndarray::s![r, ..]))
+            let mut part = Array2::<f32>::zeros((k, n));
+            gemm_into(
+                &a.slice(s![r.clone(), ..]).t(),
+                &b.slice(s![r, ..]),
+                &mut part.view_mut(),
+            );
+            part
         })
         .reduce_with(|x, y| x + y)
         .unwrap_or_else(|| Array2::zeros((k, n)))

@@ -1,7 +1,6 @@
 //! Pooling on NHWC rows: max and average over windows, and global average pooling.
 
-use ndarray::{Array2, Axis, Zip};
-use rayon::prelude::*;
+use ndarray::{Array2, Zip};
 
 use super::conv::Geometry;
 use super::layers::Layer;
@@ -18,8 +17,9 @@ pub enum PoolKind {
 pub struct Pool2d {
     pub kind: PoolKind,
     pub geometry: Geometry,
-    /// For max pooling: the input index each output value came from, per sample.
-    argmax: Option<Vec<u32>>,
+    /// Input and output of the last training batch: max pooling's backward finds each maximum
+    /// again (cheaper than recording where it was, which kept the forward loop from vectorising).
+    saved: Option<(Array2<f32>, Array2<f32>)>,
 }
 
 impl Pool2d {
@@ -27,89 +27,117 @@ impl Pool2d {
         Self {
             kind,
             geometry,
-            argmax: None,
+            saved: None,
         }
     }
 
-    fn out_len(&self) -> usize {
-        self.geometry.out_pixels() * self.geometry.c
-    }
-
-    fn pool(&self, x: &Array2<f32>, keep_argmax: bool) -> (Array2<f32>, Option<Vec<u32>>) {
+    fn pool(&self, x: &Array2<f32>) -> Array2<f32> {
         let g = self.geometry;
-        let n = x.nrows();
-        let out_len = self.out_len();
-        let mut out = Array2::<f32>::zeros((n, out_len));
-        let mut argmax = vec![0u32; if keep_argmax { n * out_len } else { 0 }];
+        let mut out = Array2::<f32>::zeros((x.nrows(), g.out_pixels() * g.c));
         let kind = self.kind;
-        let scale = 1.0 / (g.k * g.k) as f32;
-        let arg_chunk = if keep_argmax { out_len } else { 0 };
-        // Channels are contiguous in NHWC: each window position updates all channels at once.
-        let pool_one = |image: &[f32], o: &mut [f32], arg: &mut [u32]| {
-            let c = g.c;
-            for oh in 0..g.out_h {
-                for ow in 0..g.out_w {
-                    let base = (oh * g.out_w + ow) * c;
-                    let o = &mut o[base..base + c];
-                    o.fill(match kind {
-                        PoolKind::Max => f32::NEG_INFINITY,
-                        PoolKind::Average => 0.0,
-                    });
-                    for kh in 0..g.k {
-                        for kw in 0..g.k {
-                            let at = ((oh * g.stride + kh) * g.w + ow * g.stride + kw) * c;
-                            let pixel = &image[at..at + c];
-                            match kind {
-                                PoolKind::Average => {
-                                    o.iter_mut().zip(pixel).for_each(|(o, v)| *o += v * scale)
-                                }
-                                PoolKind::Max if arg.is_empty() => {
-                                    o.iter_mut().zip(pixel).for_each(|(o, &v)| *o = o.max(v))
-                                }
-                                PoolKind::Max => {
-                                    let arg = &mut arg[base..base + c];
-                                    for (ch, ((o, a), &v)) in
-                                        o.iter_mut().zip(arg.iter_mut()).zip(pixel).enumerate()
-                                    {
-                                        // A NaN is taken, as a NaN run should show; written
-                                        // branch-free so it vectorises.
-                                        let take = v > *o || v.is_nan();
-                                        *o = if take { v } else { *o };
-                                        *a = if take { (at + ch) as u32 } else { *a };
-                                    }
-                                }
-                            }
-                        }
+        Zip::from(out.rows_mut())
+            .and(x.rows())
+            .par_for_each(|mut o, image| {
+                pool_image_fast(
+                    &g,
+                    kind,
+                    image.as_slice().expect("contiguous row"),
+                    o.as_slice_mut().expect("contiguous row"),
+                )
+            });
+        out
+    }
+}
+
+/// One image's pooling. Channels are contiguous in NHWC, so each window position updates all
+/// channels at once.
+#[inline(always)]
+fn pool_image(g: &Geometry, kind: PoolKind, image: &[f32], out: &mut [f32]) {
+    let c = g.c;
+    let scale = 1.0 / (g.k * g.k) as f32;
+    for oh in 0..g.out_h {
+        for ow in 0..g.out_w {
+            let base = (oh * g.out_w + ow) * c;
+            let o = &mut out[base..base + c];
+            let first = (oh * g.stride * g.w + ow * g.stride) * c;
+            o.copy_from_slice(&image[first..first + c]);
+            for kh in 0..g.k {
+                for kw in 0..g.k {
+                    if kh + kw == 0 {
+                        continue;
+                    }
+                    let at = ((oh * g.stride + kh) * g.w + ow * g.stride + kw) * c;
+                    let pixel = &image[at..at + c];
+                    match kind {
+                        PoolKind::Max => o.iter_mut().zip(pixel).for_each(|(o, &v)| *o = o.max(v)),
+                        PoolKind::Average => o.iter_mut().zip(pixel).for_each(|(o, &v)| *o += v),
                     }
                 }
             }
-        };
-        if arg_chunk == 0 {
-            out.axis_iter_mut(Axis(0))
-                .into_par_iter()
-                .zip(x.axis_iter(Axis(0)).into_par_iter())
-                .for_each(|(mut o, image)| {
-                    pool_one(
-                        image.as_slice().expect("contiguous row"),
-                        o.as_slice_mut().expect("contiguous row"),
-                        &mut [],
-                    )
-                });
-        } else {
-            out.axis_iter_mut(Axis(0))
-                .into_par_iter()
-                .zip(x.axis_iter(Axis(0)).into_par_iter())
-                .zip(argmax.par_chunks_mut(arg_chunk))
-                .for_each(|((mut o, image), arg)| {
-                    pool_one(
-                        image.as_slice().expect("contiguous row"),
-                        o.as_slice_mut().expect("contiguous row"),
-                        arg,
-                    )
-                });
+            if kind == PoolKind::Average {
+                o.iter_mut().for_each(|v| *v *= scale);
+            }
         }
-        (out, keep_argmax.then_some(argmax))
     }
+}
+
+/// [`pool_image`] compiled for AVX2 when the CPU has it (the crate is built for baseline
+/// x86-64: evcxr sets its own compiler flags).
+fn pool_image_fast(g: &Geometry, kind: PoolKind, image: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        fn pool_image_avx2(g: &Geometry, kind: PoolKind, image: &[f32], out: &mut [f32]) {
+            pool_image(g, kind, image, out)
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports the features just checked.
+            return unsafe { pool_image_avx2(g, kind, image, out) };
+        }
+    }
+    pool_image(g, kind, image, out)
+}
+
+/// Max pooling's backward for one image: channel by channel, branch-free so that it vectorises.
+#[inline(always)]
+fn unpool_max(g: &Geometry, image: &[f32], out: &[f32], grad: &[f32], dx: &mut [f32]) {
+    let c = g.c;
+    let mut done = vec![0.0f32; c];
+    for oh in 0..g.out_h {
+        for ow in 0..g.out_w {
+            let base = (oh * g.out_w + ow) * c;
+            let (o, gr) = (&out[base..base + c], &grad[base..base + c]);
+            done.fill(0.0);
+            for kh in 0..g.k {
+                for kw in 0..g.k {
+                    let at = ((oh * g.stride + kh) * g.w + ow * g.stride + kw) * c;
+                    let (pixel, d) = (&image[at..at + c], &mut dx[at..at + c]);
+                    for ((((d, &v), &m), &gv), done) in
+                        d.iter_mut().zip(pixel).zip(o).zip(gr).zip(done.iter_mut())
+                    {
+                        let hit = if v == m && *done == 0.0 { 1.0 } else { 0.0 };
+                        *d += hit * gv;
+                        *done += hit;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn unpool_max_fast(g: &Geometry, image: &[f32], out: &[f32], grad: &[f32], dx: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        fn unpool_max_avx2(g: &Geometry, image: &[f32], out: &[f32], grad: &[f32], dx: &mut [f32]) {
+            unpool_max(g, image, out, grad, dx)
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports the features just checked.
+            return unsafe { unpool_max_avx2(g, image, out, grad, dx) };
+        }
+    }
+    unpool_max(g, image, out, grad, dx)
 }
 
 impl Layer for Pool2d {
@@ -125,48 +153,56 @@ impl Layer for Pool2d {
     }
 
     fn forward(&mut self, x: &Array2<f32>, training: bool) -> Array2<f32> {
-        let keep = training && self.kind == PoolKind::Max;
-        let (out, argmax) = self.pool(x, keep);
-        self.argmax = argmax;
+        let out = self.pool(x);
+        if training && self.kind == PoolKind::Max {
+            self.saved = Some((x.clone(), out.clone()));
+        }
         out
     }
 
     fn infer(&self, x: &Array2<f32>) -> Array2<f32> {
-        self.pool(x, false).0
+        self.pool(x)
     }
 
     fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32> {
         let g = self.geometry;
-        let n = grad.nrows();
-        let mut dx = Array2::<f32>::zeros((n, g.input_len()));
-        match (self.kind, self.argmax.take()) {
-            (PoolKind::Max, Some(argmax)) => {
-                let out_len = self.out_len();
-                dx.axis_iter_mut(Axis(0))
-                    .into_par_iter()
-                    .zip(grad.axis_iter(Axis(0)).into_par_iter())
-                    .zip(argmax.par_chunks(out_len))
-                    .for_each(|((mut d, gr), arg)| {
-                        for (&at, &v) in arg.iter().zip(gr.iter()) {
-                            d[at as usize] += v;
-                        }
+        let mut dx = Array2::<f32>::zeros((grad.nrows(), g.input_len()));
+        let at = move |oh: usize, ow: usize, kh: usize, kw: usize, ch: usize| {
+            ((oh * g.stride + kh) * g.w + ow * g.stride + kw) * g.c + ch
+        };
+        match self.kind {
+            PoolKind::Max => {
+                let Some((x, out)) = self.saved.take() else {
+                    return dx;
+                };
+                // Each output's gradient goes to the first input of its window that holds the
+                // maximum (the forward pass keeps the first of equal values too).
+                Zip::from(dx.rows_mut())
+                    .and(grad.rows())
+                    .and(x.rows())
+                    .and(out.rows())
+                    .par_for_each(|mut d, gr, image, o| {
+                        unpool_max_fast(
+                            &g,
+                            image.as_slice().expect("contiguous row"),
+                            o.as_slice().expect("contiguous row"),
+                            gr.as_slice().expect("contiguous row"),
+                            d.as_slice_mut().expect("contiguous row"),
+                        )
                     });
             }
-            (PoolKind::Max, None) => {}
-            (PoolKind::Average, _) => {
+            PoolKind::Average => {
                 let scale = 1.0 / (g.k * g.k) as f32;
                 Zip::from(dx.rows_mut())
                     .and(grad.rows())
                     .par_for_each(|mut d, gr| {
                         for oh in 0..g.out_h {
                             for ow in 0..g.out_w {
-                                for c in 0..g.c {
-                                    let v = gr[(oh * g.out_w + ow) * g.c + c] * scale;
+                                for ch in 0..g.c {
+                                    let v = gr[(oh * g.out_w + ow) * g.c + ch] * scale;
                                     for kh in 0..g.k {
                                         for kw in 0..g.k {
-                                            let ih = oh * g.stride + kh;
-                                            let iw = ow * g.stride + kw;
-                                            d[(ih * g.w + iw) * g.c + c] += v;
+                                            d[at(oh, ow, kh, kw, ch)] += v;
                                         }
                                     }
                                 }
