@@ -37,7 +37,7 @@ test: setup
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo test --quiet
-	$(PY) tools/run_notebooks.py --quick --out target/notebooks-quick $(NOTEBOOKS)
+	$(PY) tools/run_notebooks.py --quick --jobs 2 --out target/notebooks-quick $(NOTEBOOKS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Executes the notebooks headless with the Rust (evcxr) kernel and checks what they produced.
 
-    run_notebooks.py --out reports [--html] [--pdf] [--quick] [notebooks/NAME.ipynb ...]
+    run_notebooks.py --out reports [--html] [--pdf] [--quick] [--jobs N] [notebooks/NAME.ipynb ...]
 
 Every notebook runs with notebooks/ as its working directory. A cell fails the run when it has
 an error output or evcxr's error text on stderr (evcxr's execute reply carries no error name, so
 the outputs are what we read). Cells tagged "plot" must show an image. Progress goes to stdout,
-one line per cell, so long notebooks show where they are.
+one line per cell, so long notebooks show where they are. `--jobs 2` runs two notebooks at a
+time (one kernel each): quick mode is mostly compiling cells, which one core does per kernel.
 """
 
 import argparse
@@ -17,7 +18,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -60,6 +63,14 @@ def first_line(cell):
     return src[0][:70] if src else ""
 
 
+PRINT_LOCK = threading.Lock()
+
+
+def say(text):
+    with PRINT_LOCK:
+        print(text, flush=True)
+
+
 def execute(path: Path, timeout: int, startup_timeout: int):
     nb = nbformat.read(path, as_version=4)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
@@ -71,14 +82,14 @@ def execute(path: Path, timeout: int, startup_timeout: int):
             return
         state["t"] = time.monotonic()
         state["n"] += 1
-        print(f"  [{path.name}] cell {state['n']}/{len(code_cells)}: {first_line(cell)}", flush=True)
+        say(f"  [{path.name}] cell {state['n']}/{len(code_cells)}: {first_line(cell)}")
 
     def on_cell_executed(cell, cell_index, **_):
         if cell.cell_type != "code":
             return
         took = time.monotonic() - state["t"]
         flag = "  ERROR" if cell_errors(cell) else ""
-        print(f"      done in {took:.1f}s{flag}", flush=True)
+        say(f"  [{path.name}] cell {state['n']} done in {took:.1f}s{flag}")
 
     client = NotebookClient(
         nb,
@@ -137,6 +148,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="quick mode: FASHION_LAB_QUICK=1 for the kernels")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take")
     ap.add_argument("--startup-timeout", type=int, default=300)
+    ap.add_argument("--jobs", type=int, default=1, help="notebooks run at the same time")
     args = ap.parse_args()
 
     if args.quick:
@@ -144,23 +156,27 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    failures = []
-    summary = {}
-    for path in paths:
+    def run_one(path):
         path = path.resolve()
-        print(f"==> {path.name}{' (quick mode)' if args.quick else ''}", flush=True)
+        say(f"==> {path.name}{' (quick mode)' if args.quick else ''}")
         nb, seconds = execute(path, args.timeout, args.startup_timeout)
         executed = args.out / path.name
         nbformat.write(nb, executed)
         problems = check(nb, path.name)
-        failures += problems
-        summary[path.name] = {"seconds": round(seconds, 1), "errors": len(problems)}
         if args.html or args.pdf:
             html = executed.with_suffix(".html")
             export_html(nb, html)
             if args.pdf and chromium:
                 export_pdf(html, executed.with_suffix(".pdf"), chromium)
-        print(f"    {path.name}: {seconds:.0f}s, {'OK' if not problems else f'{len(problems)} problem(s)'}", flush=True)
+        say(f"    {path.name}: {seconds:.0f}s, {'OK' if not problems else f'{len(problems)} problem(s)'}")
+        return path.name, seconds, problems
+
+    failures = []
+    summary = {}
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for name, seconds, problems in pool.map(run_one, paths):
+            failures += problems
+            summary[name] = {"seconds": round(seconds, 1), "errors": len(problems)}
     # Merge with earlier runs: `make reports` runs one notebook per call.
     summary_file = args.out / "run-summary.json"
     previous = json.loads(summary_file.read_text()) if summary_file.exists() else {}
