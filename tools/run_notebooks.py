@@ -71,7 +71,8 @@ def say(text):
         print(text, flush=True)
 
 
-def execute(path: Path, timeout: int, startup_timeout: int):
+def execute(path: Path, timeout: int, startup_timeout: int, crate_ready=None):
+    """Runs one notebook; sets `crate_ready` once its first two code cells (the crate build) ran."""
     nb = nbformat.read(path, as_version=4)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     started = time.monotonic()
@@ -90,6 +91,8 @@ def execute(path: Path, timeout: int, startup_timeout: int):
         took = time.monotonic() - state["t"]
         flag = "  ERROR" if cell_errors(cell) else ""
         say(f"  [{path.name}] cell {state['n']} done in {took:.1f}s{flag}")
+        if crate_ready is not None and state["n"] >= 2:
+            crate_ready.set()
 
     client = NotebookClient(
         nb,
@@ -101,7 +104,11 @@ def execute(path: Path, timeout: int, startup_timeout: int):
         on_cell_start=on_cell_start,
         on_cell_executed=on_cell_executed,
     )
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        if crate_ready is not None:
+            crate_ready.set()
     return nb, time.monotonic() - started
 
 
@@ -156,10 +163,18 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    # Kernels share evcxr's compiled-crate cache; two kernels building the same crate at once can
+    # read each other's half-written entries. So the first notebook builds the crate (its first
+    # two cells) before any other kernel starts.
+    crate_ready = threading.Event()
+
     def run_one(path):
         path = path.resolve()
+        first = path == paths[0].resolve()
+        if not first:
+            crate_ready.wait()
         say(f"==> {path.name}{' (quick mode)' if args.quick else ''}")
-        nb, seconds = execute(path, args.timeout, args.startup_timeout)
+        nb, seconds = execute(path, args.timeout, args.startup_timeout, crate_ready if first else None)
         executed = args.out / path.name
         nbformat.write(nb, executed)
         problems = check(nb, path.name)
