@@ -30,6 +30,10 @@ const WORKLOADS: &[(&str, &str)] = &[
         "cnn-epoch",
         "report 001's CNN (conv 32/64/128 3x3 same, max-pool, dense 128, dropout 0.5), Adam, batch 128, one epoch on 54k: seconds, test accuracy",
     ),
+    (
+        "logistic",
+        "multinomial logistic regression (linfa-logistic, L2 alpha=1), 60k train, 100 L-BFGS iterations, pixels/255: fit seconds, test accuracy",
+    ),
 ];
 
 fn knn_full() -> Result<(f64, f64)> {
@@ -143,6 +147,16 @@ fn report_001_cnn() -> Result<fashion_lab::Model> {
         .build(0)
 }
 
+fn logistic() -> Result<(f64, f64)> {
+    let data = FashionMnist::load()?;
+    let (x, x_test) = (scale_255(&data.train), scale_255(&data.test));
+    let model = fashion_lab::models::LogisticClassifier::params()
+        .max_iterations(100)
+        .fit(&x, &data.train.labels)?;
+    let acc = accuracy(&model.predict(&x_test)?, &data.test.labels)?;
+    Ok((model.fit_seconds, acc))
+}
+
 fn main() -> ExitCode {
     let Some(workload) = std::env::args().nth(1) else {
         eprintln!("usage: bench <workload>\nworkloads:");
@@ -156,6 +170,7 @@ fn main() -> ExitCode {
         "mlp-epoch" => mlp_epoch(),
         "cnn-epoch" => cnn_epoch(),
         "cnn-profile" => cnn_profile(),
+        "logistic" => logistic(),
         other => {
             eprintln!("unknown workload `{other}`; run without arguments for the list");
             return ExitCode::from(2);

@@ -124,3 +124,16 @@ pub fn fashion_mnist_to_picture(
         .save(path)
         .map_err(|e| Error::Model(format!("cannot write {}: {e}", path.display())))
 }
+
+/// Reads a PNG or JPEG file as it is, in grayscale (rows × columns), e.g. to show a user's picture
+/// beside the 28×28 image [`load_as_fashion_mnist`] makes of it.
+pub fn load_gray(path: impl AsRef<Path>) -> Result<ndarray::Array2<u8>> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let gray = image::load_from_memory(&bytes)
+        .map_err(|e| unreadable(path, e))?
+        .to_luma8();
+    let (w, h) = gray.dimensions();
+    ndarray::Array2::from_shape_vec((h as usize, w as usize), gray.into_raw())
+        .map_err(|e| unreadable(path, e))
+}
