@@ -29,6 +29,30 @@ pub fn accuracy(predicted: &Array1<u8>, truth: &Array1<u8>) -> Result<f64> {
     Ok(hits as f64 / truth.len() as f64)
 }
 
+/// Keras' `categorical_accuracy`: the fraction of rows whose largest output (probability or
+/// logit) sits where the one-hot target has its largest value (the first maximum on ties, as
+/// `argmax`). For single-label one-hot targets this is [`accuracy`] of the argmax predictions.
+pub fn categorical_accuracy(one_hot_truth: &Array2<f32>, outputs: &Array2<f32>) -> Result<f64> {
+    if one_hot_truth.dim() != outputs.dim() {
+        return Err(Error::Mismatch(format!(
+            "one-hot targets are {:?} but the outputs are {:?}; pass one row of class scores per target row",
+            one_hot_truth.dim(),
+            outputs.dim()
+        )));
+    }
+    check_same_len(outputs.nrows(), one_hot_truth.nrows())?;
+    let hits = one_hot_truth
+        .rows()
+        .into_iter()
+        .zip(outputs.rows())
+        .filter(|(t, o)| {
+            crate::nn::layers::first_max_index(t.iter().copied())
+                == crate::nn::layers::first_max_index(o.iter().copied())
+        })
+        .count();
+    Ok(hits as f64 / outputs.nrows() as f64)
+}
+
 /// Counts of (true class, predicted class) pairs: rows are true labels, columns predictions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfusionMatrix {
@@ -197,5 +221,25 @@ mod tests {
         assert_eq!(report.frame.height(), 6);
         assert_eq!(cm.top_confusions(1)[0].2, 1);
         assert!(accuracy(&array![0u8], &truth).is_err());
+    }
+
+    #[test]
+    fn categorical_accuracy_equals_accuracy_on_one_hot_targets() {
+        let truth = array![0u8, 2, 1, 1];
+        let outputs = array![
+            [0.7f32, 0.2, 0.1],
+            [0.1, 0.3, 0.6],
+            [0.5, 0.4, 0.1],
+            [0.2, 0.5, 0.3]
+        ];
+        let one_hot = crate::prep::one_hot(&truth, 3).expect("labels fit");
+        let predicted = crate::nn::argmax_rows(&outputs);
+        let cat = categorical_accuracy(&one_hot, &outputs).expect("same shape");
+        assert_eq!(cat, 0.75);
+        assert_eq!(cat, accuracy(&predicted, &truth).expect("same length"));
+        assert!(
+            categorical_accuracy(&one_hot, &outputs.slice(ndarray::s![.., ..2]).to_owned())
+                .is_err()
+        );
     }
 }

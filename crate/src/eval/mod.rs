@@ -3,5 +3,5 @@
 pub mod metrics;
 pub mod results;
 
-pub use metrics::{accuracy, ConfusionMatrix};
+pub use metrics::{accuracy, categorical_accuracy, ConfusionMatrix};
 pub use results::Comparison;
