@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::activation::Activation;
 use super::init::Initializer;
 use super::layers::{Layer, Param};
-use super::parallel::{gemm_acc, gemm_into, parts_for, ranges, split_rows_mut};
+use super::parallel::{gemm_acc, gemm_into, parts_above, ranges, split_rows_mut};
 use crate::error::{Error, Result};
 
 /// How the borders are handled (Keras' `padding`).
@@ -193,6 +193,10 @@ pub fn col2im(g: &Geometry, cols: &ArrayView2<f32>, images: &mut ArrayViewMut2<f
 /// convolution) took the CNN step from 79–82 to 71–76 ms (bench cnn-profile, same hour).
 const TILE_ROWS: usize = 512;
 
+/// Below this many multiply-adds a batch's convolution stays on one core. At 48M (the bare
+/// products' threshold) report 002's CNN 4 at batch 32 ran its convolutions on one core.
+const CONV_PARALLEL_MIN_WORK: usize = 2_000_000;
+
 /// Keras `Conv2D(filters, kernel_size, strides, padding, activation)` on NHWC rows.
 #[derive(Clone, Debug)]
 pub struct Conv2d {
@@ -240,12 +244,16 @@ impl Conv2d {
         (TILE_ROWS / self.geometry.out_pixels()).max(1)
     }
 
-    /// Image ranges, one per core when the batch's product is large.
+    /// Image ranges, one per core unless the batch's product is tiny.
     fn split(&self, n: usize) -> Vec<std::ops::Range<usize>> {
         let g = &self.geometry;
         ranges(
             n,
-            parts_for(n, n * g.out_pixels() * g.patch_len() * self.filters),
+            parts_above(
+                n,
+                n * g.out_pixels() * g.patch_len() * self.filters,
+                CONV_PARALLEL_MIN_WORK,
+            ),
         )
     }
 

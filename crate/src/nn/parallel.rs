@@ -13,7 +13,13 @@ const PARALLEL_MIN_WORK: usize = 48_000_000;
 
 /// How many parts `work` multiply-adds over `rows` rows are worth splitting into.
 pub(crate) fn parts_for(rows: usize, work: usize) -> usize {
-    if work < PARALLEL_MIN_WORK {
+    parts_above(rows, work, PARALLEL_MIN_WORK)
+}
+
+/// As [`parts_for`], with the threshold given: a convolution's block (receptive fields, product,
+/// activation) is worth a core from far less work than a bare product.
+pub(crate) fn parts_above(rows: usize, work: usize, min_work: usize) -> usize {
+    if work < min_work {
         1
     } else {
         rayon::current_num_threads().clamp(1, rows.max(1))
