@@ -6,6 +6,7 @@
 pub mod activation;
 mod alloc;
 pub mod conv;
+pub mod gradcheck;
 pub mod init;
 pub mod layers;
 pub mod model;
@@ -16,6 +17,7 @@ mod saved;
 
 pub use activation::Activation;
 pub use conv::{Conv2d, Padding};
+pub use gradcheck::{check_gradients, numeric_gradient, GradientCheck};
 pub use init::Initializer;
 pub use layers::{
     argmax_rows, softmax, softmax_cross_entropy, Dense, Dropout, Flatten, Layer, Param,
