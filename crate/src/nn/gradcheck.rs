@@ -107,26 +107,7 @@ pub fn check_gradients(
     seed: u64,
 ) -> Result<Vec<GradientCheck>> {
     check_step(h)?;
-    if x.nrows() != labels.len() || x.nrows() == 0 {
-        return Err(Error::Mismatch(format!(
-            "{} rows and {} labels; the check needs a non-empty batch with one label per row",
-            x.nrows(),
-            labels.len()
-        )));
-    }
-    if x.ncols() != model.input_size() {
-        return Err(Error::Mismatch(format!(
-            "the model takes {} values per sample, the batch has {}",
-            model.input_size(),
-            x.ncols()
-        )));
-    }
-    if let Some(&bad) = labels.iter().find(|&&l| l as usize >= model.n_classes()) {
-        return Err(Error::invalid(format!(
-            "label {bad} does not fit the model's {} outputs",
-            model.n_classes()
-        )));
-    }
+    model.check_labelled(x, labels, "batch")?;
     if model
         .spec
         .layers

@@ -372,6 +372,31 @@ impl Model {
         Ok(())
     }
 
+    /// A labelled batch the model can train or be checked on: at least one row, one label per
+    /// row, the model's input width, labels within its outputs. `what` names the rows in errors.
+    pub(crate) fn check_labelled(
+        &self,
+        x: &Array2<f32>,
+        labels: &Array1<u8>,
+        what: &str,
+    ) -> Result<()> {
+        if x.nrows() != labels.len() || x.nrows() == 0 {
+            return Err(Error::Mismatch(format!(
+                "{} {what} rows and {} labels: one label per row is needed, and at least one row",
+                x.nrows(),
+                labels.len()
+            )));
+        }
+        self.check_input(x)?;
+        if let Some(&bad) = labels.iter().find(|&&l| l as usize >= self.n_classes()) {
+            return Err(Error::invalid(format!(
+                "label {bad} does not fit the model's {} outputs",
+                self.n_classes()
+            )));
+        }
+        Ok(())
+    }
+
     /// Forward pass in training mode (dropout on), keeping what backward needs.
     pub fn forward_train(&mut self, x: &Array2<f32>) -> Array2<f32> {
         let mut layers = self.layers.iter_mut();

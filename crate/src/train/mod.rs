@@ -265,26 +265,7 @@ pub fn fit(
     config: &TrainConfig,
 ) -> Result<History> {
     config.validate(validation.is_some())?;
-    if x.nrows() != labels.len() || x.nrows() == 0 {
-        return Err(Error::Mismatch(format!(
-            "{} training rows and {} labels",
-            x.nrows(),
-            labels.len()
-        )));
-    }
-    if x.ncols() != model.input_size() {
-        return Err(Error::Mismatch(format!(
-            "the model takes {} values per sample, the training data has {}",
-            model.input_size(),
-            x.ncols()
-        )));
-    }
-    if let Some(&bad) = labels.iter().find(|&&l| l as usize >= model.n_classes()) {
-        return Err(Error::invalid(format!(
-            "label {bad} does not fit the model's {} outputs",
-            model.n_classes()
-        )));
-    }
+    model.check_labelled(x, labels, "training")?;
     let image_shape = match (config.augmentation, model.spec.input_shape.as_slice()) {
         (None, _) => None,
         (Some(_), &[h, w]) => Some((h, w, 1)),
