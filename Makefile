@@ -37,7 +37,9 @@ test: setup
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo test --quiet
-	$(PY) tools/run_notebooks.py --quick --jobs 2 --out target/notebooks-quick $(NOTEBOOKS)
+	# One kernel at a time: two kernels compiling into the shared ~/.cache/evcxr raced in CI
+	# ("Failed to wrap rustc: cannot parse integer from empty string", notebook 04, cell 11).
+	$(PY) tools/run_notebooks.py --quick --jobs 1 --out target/notebooks-quick $(NOTEBOOKS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
