@@ -2,7 +2,7 @@
 //! divergence that finishes, determinism.
 
 use fashion_lab::nn::{softmax_cross_entropy, Activation, Initializer, Sequential};
-use fashion_lab::train::{fit, EarlyStopping, Optimizer, TrainConfig};
+use fashion_lab::train::{fit, side_by_side, EarlyStopping, Optimizer, TrainConfig};
 use fashion_lab::{accuracy, scale_255, Array1, Array2, FashionMnist};
 
 /// Loss of the model on a fixed batch, in f64 for the finite differences.
@@ -160,4 +160,33 @@ fn summary_counts_match_keras() {
         .expect("build");
     assert_eq!(model.n_params(), 109_386);
     assert_eq!(model.summary().expect("summary").frame.height(), 3);
+}
+
+#[test]
+fn trainings_side_by_side_give_the_serial_numbers_and_pass_errors_on() {
+    let data = FashionMnist::load().expect("load");
+    let train = data.train.stratified_subset(3_000, 1).expect("subset");
+    let x = scale_255(&train);
+    let widths = [32usize, 64, 16];
+    let train_one = |&width: &usize| -> fashion_lab::error::Result<(Vec<f64>, f64)> {
+        let mut model = Sequential::mlp(784, &[width], Activation::Relu, 0.0, 10).build(3)?;
+        let config = TrainConfig::default()
+            .epochs(2)
+            .batch_size(64)
+            .seed(5)
+            .verbose(false);
+        let history = fit(&mut model, &x, &train.labels, None, &config)?;
+        let acc = accuracy(&model.predict(&x)?, &train.labels)?;
+        Ok((history.epochs.iter().map(|e| e.loss).collect(), acc))
+    };
+    let serial: Vec<(Vec<f64>, f64)> = widths
+        .iter()
+        .map(train_one)
+        .collect::<fashion_lab::error::Result<_>>()
+        .expect("serial");
+    let parallel = side_by_side(&widths, train_one).expect("side by side");
+    assert_eq!(parallel, serial, "same trainings, same numbers, same order");
+    assert!(serial.iter().all(|(_, acc)| *acc > 0.7));
+    let bad = side_by_side(&[16usize, 0], train_one);
+    assert!(bad.is_err(), "a layer of 0 units is an error, not a panic");
 }

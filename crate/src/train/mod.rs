@@ -394,3 +394,18 @@ pub fn fit(
     }
     Ok(history)
 }
+
+/// `train(item)` for every item, two or more at a time (one per core), results in the items'
+/// order; if any fails, one of the errors is returned. For grids of small networks, whose matrix products are
+/// too small to split across the cores: each training keeps one core busy, so trainings side by
+/// side use them all. Every training has its own seeded random state, so the numbers are the
+/// same as one after the other.
+pub fn side_by_side<T, R, F>(items: &[T], train: F) -> Result<Vec<R>>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> Result<R> + Sync,
+{
+    use rayon::prelude::*;
+    items.par_iter().map(&train).collect()
+}
