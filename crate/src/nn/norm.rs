@@ -2,9 +2,11 @@
 //! layer), as Keras' `BatchNormalization()`: batch statistics in training, moving statistics in
 //! inference, moving averages with momentum 0.99, ε = 0.001.
 
-use ndarray::{Array2, Axis, Zip};
+use ndarray::{Array2, Zip};
+use rayon::prelude::*;
 
 use super::layers::{Layer, Param};
+use super::parallel::{parts_above, ranges};
 
 #[derive(Clone, Debug)]
 pub struct BatchNorm {
@@ -37,20 +39,6 @@ impl BatchNorm {
     fn channels(&self) -> usize {
         self.gamma.value.ncols()
     }
-
-    /// The batch as (samples × pixels) rows of channels.
-    fn as_channel_rows(&self, x: &Array2<f32>) -> Array2<f32> {
-        let c = self.channels();
-        x.to_owned()
-            .into_shape_with_order((x.len() / c, c))
-            .expect("NHWC rows split into channel rows")
-    }
-
-    fn to_sample_rows(&self, y: Array2<f32>, n: usize) -> Array2<f32> {
-        let len = y.len() / n.max(1);
-        y.into_shape_with_order((n, len))
-            .expect("channel rows join into sample rows")
-    }
 }
 
 impl Layer for BatchNorm {
@@ -66,63 +54,114 @@ impl Layer for BatchNorm {
         if !training {
             return self.infer(x);
         }
-        let n = x.nrows();
-        let mut y = self.as_channel_rows(x);
-        let m = y.nrows().max(1) as f32;
-        let mean = y.sum_axis(Axis(0)).insert_axis(Axis(0)) / m;
-        y -= &mean;
-        let var = y.mapv(|v| v * v).sum_axis(Axis(0)).insert_axis(Axis(0)) / m;
-        let inv_std = var.mapv(|v| 1.0 / (v + self.epsilon).sqrt());
-        y *= &inv_std;
-        let xhat = y.clone();
-        y *= &self.gamma.value;
-        y += &self.beta.value;
+        let c = self.channels();
+        let xs = x.as_standard_layout();
+        let xs = xs.as_slice().expect("standard layout is contiguous");
+        let m = (xs.len() / c).max(1) as f64;
+        let (sum, sum_sq) = channel_sums(xs, xs, c);
+        let mean: Vec<f32> = sum.iter().map(|s| (s / m) as f32).collect();
+        // E[x²] − E[x]² in f64 sums: one pass over the batch instead of two.
+        let var: Vec<f32> = sum
+            .iter()
+            .zip(&sum_sq)
+            .map(|(s, q)| ((q / m) - (s / m).powi(2)).max(0.0) as f32)
+            .collect();
+        let inv_std: Vec<f32> = var
+            .iter()
+            .map(|v| 1.0 / (v + self.epsilon).sqrt())
+            .collect();
+        let mut xhat = Array2::<f32>::zeros(x.raw_dim());
+        let mut y = Array2::<f32>::zeros(x.raw_dim());
+        let (gamma, beta) = (self.gamma.value.as_slice(), self.beta.value.as_slice());
+        let (gamma, beta) = (
+            gamma.expect("contiguous gamma"),
+            beta.expect("contiguous beta"),
+        );
+        let parts = row_parts(xs.len(), c);
+        let with_xhat = split_blocks(xs, xhat.as_slice_mut().expect("fresh array"), &parts, c);
+        let with_y = split_blocks(xs, y.as_slice_mut().expect("fresh array"), &parts, c);
+        with_xhat
+            .into_par_iter()
+            .zip(with_y)
+            .for_each(|((x, h), (_, y))| {
+                for ((x, h), y) in x
+                    .chunks_exact(c)
+                    .zip(h.chunks_exact_mut(c))
+                    .zip(y.chunks_exact_mut(c))
+                {
+                    for ch in 0..c {
+                        let v = (x[ch] - mean[ch]) * inv_std[ch];
+                        h[ch] = v;
+                        y[ch] = v * gamma[ch] + beta[ch];
+                    }
+                }
+            });
         let keep = self.momentum;
-        Zip::from(&mut self.moving_mean)
-            .and(&mean)
+        Zip::from(self.moving_mean.row_mut(0))
+            .and(&mean[..])
             .for_each(|mm, &b| *mm = *mm * keep + b * (1.0 - keep));
-        Zip::from(&mut self.moving_var)
-            .and(&var)
+        Zip::from(self.moving_var.row_mut(0))
+            .and(&var[..])
             .for_each(|mv, &b| *mv = *mv * keep + b * (1.0 - keep));
-        self.saved = Some((xhat, inv_std));
-        self.to_sample_rows(y, n)
+        self.saved = Some((
+            xhat,
+            Array2::from_shape_vec((1, c), inv_std).expect("one row"),
+        ));
+        y
     }
 
     fn infer(&self, x: &Array2<f32>) -> Array2<f32> {
-        let n = x.nrows();
-        let mut y = self.as_channel_rows(x);
+        let c = self.channels();
         let scale = &self.gamma.value / &self.moving_var.mapv(|v| (v + self.epsilon).sqrt());
         let shift = &self.beta.value - &(&self.moving_mean * &scale);
-        y *= &scale;
-        y += &shift;
-        self.to_sample_rows(y, n)
+        let (scale, shift) = (scale.row(0).to_vec(), shift.row(0).to_vec());
+        let xs = x.as_standard_layout();
+        let mut y = Array2::<f32>::zeros(x.raw_dim());
+        let ys = y.as_slice_mut().expect("fresh array");
+        let xs = xs.as_slice().expect("standard layout is contiguous");
+        let parts = row_parts(xs.len(), c);
+        let blocks: Vec<(&[f32], &mut [f32])> = split_blocks(xs, ys, &parts, c);
+        blocks.into_par_iter().for_each(|(x, y)| {
+            for (x, y) in x.chunks_exact(c).zip(y.chunks_exact_mut(c)) {
+                for ch in 0..c {
+                    y[ch] = x[ch] * scale[ch] + shift[ch];
+                }
+            }
+        });
+        y
     }
 
     fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32> {
-        let n = grad.nrows();
         let Some((xhat, inv_std)) = self.saved.take() else {
             return grad.clone();
         };
-        let dy = self.as_channel_rows(grad);
-        let m = dy.nrows().max(1) as f32;
-        self.beta.grad = dy.sum_axis(Axis(0)).insert_axis(Axis(0));
-        self.gamma.grad = (&dy * &xhat).sum_axis(Axis(0)).insert_axis(Axis(0));
+        let c = self.channels();
+        let dy = grad.as_standard_layout();
+        let dys = dy.as_slice().expect("standard layout is contiguous");
+        let xh = xhat.as_slice().expect("saved contiguous");
+        let m = (dys.len() / c).max(1) as f64;
+        let (sum_dy, sum_dy_xhat) = channel_sums(dys, xh, c);
+        self.beta.grad = Array2::from_shape_fn((1, c), |(_, ch)| sum_dy[ch] as f32);
+        self.gamma.grad = Array2::from_shape_fn((1, c), |(_, ch)| sum_dy_xhat[ch] as f32);
         // dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))
-        let mean_dy = &self.beta.grad / m;
-        let mean_dy_xhat = &self.gamma.grad / m;
-        let scale = &self.gamma.value * &inv_std;
-        let mut dx = dy;
-        Zip::from(dx.rows_mut())
-            .and(xhat.rows())
-            .for_each(|mut d, xh| {
-                Zip::from(&mut d)
-                    .and(&xh)
-                    .and(mean_dy.row(0))
-                    .and(mean_dy_xhat.row(0))
-                    .and(scale.row(0))
-                    .for_each(|d, &xh, &mdy, &mdx, &s| *d = s * (*d - mdy - xh * mdx));
-            });
-        self.to_sample_rows(dx, n)
+        let mean_dy: Vec<f32> = sum_dy.iter().map(|s| (s / m) as f32).collect();
+        let mean_dy_xhat: Vec<f32> = sum_dy_xhat.iter().map(|s| (s / m) as f32).collect();
+        let scale: Vec<f32> = (0..c)
+            .map(|ch| self.gamma.value[[0, ch]] * inv_std[[0, ch]])
+            .collect();
+        let mut dx = Array2::<f32>::zeros(grad.raw_dim());
+        for_row_blocks(
+            dys,
+            xh,
+            dx.as_slice_mut().expect("fresh array"),
+            c,
+            |d, h, out| {
+                for ch in 0..c {
+                    out[ch] = scale[ch] * (d[ch] - mean_dy[ch] - h[ch] * mean_dy_xhat[ch]);
+                }
+            },
+        );
+        dx
     }
 
     fn params(&self) -> Vec<&Param> {
@@ -144,4 +183,78 @@ impl Layer for BatchNorm {
     fn clone_box(&self) -> Box<dyn Layer> {
         Box::new(self.clone())
     }
+}
+
+/// Below this many values a batch's normalisation stays on one core.
+const PARALLEL_MIN_VALUES: usize = 1 << 18;
+
+/// Ranges of rows (of `c` values each) for the cores: one unless the batch is large.
+fn row_parts(values: usize, c: usize) -> Vec<std::ops::Range<usize>> {
+    let rows = values / c.max(1);
+    ranges(rows, parts_above(rows, values, PARALLEL_MIN_VALUES))
+}
+
+/// Per-channel Σa and Σa·b over rows of `c` channels (f64 sums), the rows split across the
+/// cores for large batches; the parts are added in order, so the sums do not depend on timing.
+fn channel_sums(a: &[f32], b: &[f32], c: usize) -> (Vec<f64>, Vec<f64>) {
+    let parts = row_parts(a.len(), c);
+    let partial: Vec<(Vec<f64>, Vec<f64>)> = parts
+        .par_iter()
+        .map(|r| {
+            let (mut s, mut p) = (vec![0f64; c], vec![0f64; c]);
+            let (a, b) = (&a[r.start * c..r.end * c], &b[r.start * c..r.end * c]);
+            for (ra, rb) in a.chunks_exact(c).zip(b.chunks_exact(c)) {
+                for ch in 0..c {
+                    s[ch] += f64::from(ra[ch]);
+                    p[ch] += f64::from(ra[ch]) * f64::from(rb[ch]);
+                }
+            }
+            (s, p)
+        })
+        .collect();
+    let (mut s, mut p) = (vec![0f64; c], vec![0f64; c]);
+    for (ps, pp) in partial {
+        s.iter_mut().zip(ps).for_each(|(t, v)| *t += v);
+        p.iter_mut().zip(pp).for_each(|(t, v)| *t += v);
+    }
+    (s, p)
+}
+
+/// Row blocks of two inputs and one output, matched.
+fn split_blocks<'a>(
+    a: &'a [f32],
+    out: &'a mut [f32],
+    parts: &[std::ops::Range<usize>],
+    c: usize,
+) -> Vec<(&'a [f32], &'a mut [f32])> {
+    let mut rest = out;
+    parts
+        .iter()
+        .map(|r| {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(r.len() * c);
+            rest = tail;
+            (&a[r.start * c..r.end * c], head)
+        })
+        .collect()
+}
+
+/// `f(a row, b row, out row)` for every row of `c` channels, in row blocks across the cores.
+fn for_row_blocks<F>(a: &[f32], b: &[f32], out: &mut [f32], c: usize, f: F)
+where
+    F: Fn(&[f32], &[f32], &mut [f32]) + Sync,
+{
+    let parts = row_parts(a.len(), c);
+    split_blocks(a, out, &parts, c)
+        .into_par_iter()
+        .zip(parts.par_iter())
+        .for_each(|((a, out), r)| {
+            let b = &b[r.start * c..r.end * c];
+            for ((ra, rb), ro) in a
+                .chunks_exact(c)
+                .zip(b.chunks_exact(c))
+                .zip(out.chunks_exact_mut(c))
+            {
+                f(ra, rb, ro);
+            }
+        });
 }
