@@ -2,11 +2,11 @@
 //! layer), as Keras' `BatchNormalization()`: batch statistics in training, moving statistics in
 //! inference, moving averages with momentum 0.99, ε = 0.001.
 
-use ndarray::{Array2, Zip};
+use ndarray::{Array2, ArrayViewMut2, Zip};
 use rayon::prelude::*;
 
 use super::layers::{Layer, Param};
-use super::parallel::{parts_above, ranges};
+use super::parallel::{parts_above, ranges, split_rows_mut};
 
 #[derive(Clone, Debug)]
 pub struct BatchNorm {
@@ -78,12 +78,15 @@ impl Layer for BatchNorm {
             beta.expect("contiguous beta"),
         );
         let parts = row_parts(xs.len(), c);
-        let with_xhat = split_blocks(xs, xhat.as_slice_mut().expect("fresh array"), &parts, c);
-        let with_y = split_blocks(xs, y.as_slice_mut().expect("fresh array"), &parts, c);
+        let with_xhat = split_rows_mut(channel_rows(&mut xhat, c), &parts, 1);
+        let with_y = split_rows_mut(channel_rows(&mut y, c), &parts, 1);
         with_xhat
             .into_par_iter()
             .zip(with_y)
-            .for_each(|((x, h), (_, y))| {
+            .zip(parts.par_iter())
+            .for_each(|((mut h, mut y), r)| {
+                let x = &xs[r.start * c..r.end * c];
+                let (h, y) = (block_slice(&mut h), block_slice(&mut y));
                 for ((x, h), y) in x
                     .chunks_exact(c)
                     .zip(h.chunks_exact_mut(c))
@@ -116,16 +119,11 @@ impl Layer for BatchNorm {
         let shift = &self.beta.value - &(&self.moving_mean * &scale);
         let (scale, shift) = (scale.row(0).to_vec(), shift.row(0).to_vec());
         let xs = x.as_standard_layout();
-        let mut y = Array2::<f32>::zeros(x.raw_dim());
-        let ys = y.as_slice_mut().expect("fresh array");
         let xs = xs.as_slice().expect("standard layout is contiguous");
-        let parts = row_parts(xs.len(), c);
-        let blocks: Vec<(&[f32], &mut [f32])> = split_blocks(xs, ys, &parts, c);
-        blocks.into_par_iter().for_each(|(x, y)| {
-            for (x, y) in x.chunks_exact(c).zip(y.chunks_exact_mut(c)) {
-                for ch in 0..c {
-                    y[ch] = x[ch] * scale[ch] + shift[ch];
-                }
+        let mut y = Array2::<f32>::zeros(x.raw_dim());
+        for_row_blocks(xs, xs, &mut y, c, |x, _, y| {
+            for ch in 0..c {
+                y[ch] = x[ch] * scale[ch] + shift[ch];
             }
         });
         y
@@ -150,17 +148,11 @@ impl Layer for BatchNorm {
             .map(|ch| self.gamma.value[[0, ch]] * inv_std[[0, ch]])
             .collect();
         let mut dx = Array2::<f32>::zeros(grad.raw_dim());
-        for_row_blocks(
-            dys,
-            xh,
-            dx.as_slice_mut().expect("fresh array"),
-            c,
-            |d, h, out| {
-                for ch in 0..c {
-                    out[ch] = scale[ch] * (d[ch] - mean_dy[ch] - h[ch] * mean_dy_xhat[ch]);
-                }
-            },
-        );
+        for_row_blocks(dys, xh, &mut dx, c, |d, h, out| {
+            for ch in 0..c {
+                out[ch] = scale[ch] * (d[ch] - mean_dy[ch] - h[ch] * mean_dy_xhat[ch]);
+            }
+        });
         dx
     }
 
@@ -220,39 +212,32 @@ fn channel_sums(a: &[f32], b: &[f32], c: usize) -> (Vec<f64>, Vec<f64>) {
     (s, p)
 }
 
-/// Row blocks of two inputs and one output, matched.
-fn split_blocks<'a>(
-    a: &'a [f32],
-    out: &'a mut [f32],
-    parts: &[std::ops::Range<usize>],
-    c: usize,
-) -> Vec<(&'a [f32], &'a mut [f32])> {
-    let mut rest = out;
-    parts
-        .iter()
-        .map(|r| {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(r.len() * c);
-            rest = tail;
-            (&a[r.start * c..r.end * c], head)
-        })
-        .collect()
+/// `out` (a fresh array) as rows of `c` channels.
+fn channel_rows(out: &mut Array2<f32>, c: usize) -> ArrayViewMut2<'_, f32> {
+    let rows = out.len() / c;
+    ArrayViewMut2::from_shape((rows, c), out.as_slice_mut().expect("fresh array"))
+        .expect("NHWC rows split into rows of channels")
+}
+
+fn block_slice<'a>(block: &'a mut ArrayViewMut2<'_, f32>) -> &'a mut [f32] {
+    block.as_slice_mut().expect("a row block of a fresh array")
 }
 
 /// `f(a row, b row, out row)` for every row of `c` channels, in row blocks across the cores.
-fn for_row_blocks<F>(a: &[f32], b: &[f32], out: &mut [f32], c: usize, f: F)
+fn for_row_blocks<F>(a: &[f32], b: &[f32], out: &mut Array2<f32>, c: usize, f: F)
 where
     F: Fn(&[f32], &[f32], &mut [f32]) + Sync,
 {
     let parts = row_parts(a.len(), c);
-    split_blocks(a, out, &parts, c)
+    split_rows_mut(channel_rows(out, c), &parts, 1)
         .into_par_iter()
         .zip(parts.par_iter())
-        .for_each(|((a, out), r)| {
-            let b = &b[r.start * c..r.end * c];
+        .for_each(|(mut out, r)| {
+            let (a, b) = (&a[r.start * c..r.end * c], &b[r.start * c..r.end * c]);
             for ((ra, rb), ro) in a
                 .chunks_exact(c)
                 .zip(b.chunks_exact(c))
-                .zip(out.chunks_exact_mut(c))
+                .zip(block_slice(&mut out).chunks_exact_mut(c))
             {
                 f(ra, rb, ro);
             }
