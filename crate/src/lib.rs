@@ -23,7 +23,9 @@ pub use eval::{accuracy, Comparison, ConfusionMatrix};
 pub use models::NearestCentroid;
 pub use nn::{Activation, Initializer, Model, Padding, Sequential};
 pub use prep::{one_hot, scale_255, Augmentation, MinMaxScaler, StandardScaler};
-pub use train::{fit, side_by_side, EarlyStopping, History, Optimizer, TrainConfig};
+pub use train::{
+    fit, side_by_side, EarlyStopping, History, Optimizer, ReduceLrOnPlateau, TrainConfig,
+};
 pub use viz::{Figure, Series, Table};
 
 /// Re-exported so notebooks can name the types they keep across cells.

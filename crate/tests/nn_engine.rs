@@ -2,7 +2,9 @@
 //! divergence that finishes, determinism.
 
 use fashion_lab::nn::{softmax_cross_entropy, Activation, Initializer, Sequential};
-use fashion_lab::train::{fit, side_by_side, EarlyStopping, Optimizer, TrainConfig};
+use fashion_lab::train::{
+    fit, side_by_side, EarlyStopping, Optimizer, ReduceLrOnPlateau, TrainConfig,
+};
 use fashion_lab::{accuracy, scale_255, Array1, Array2, FashionMnist};
 
 /// Loss of the model on a fixed batch, in f64 for the finite differences.
@@ -130,6 +132,7 @@ fn bad_hyperparameters_are_errors() {
         TrainConfig::default().batch_size(0),
         TrainConfig::default().optimizer(Optimizer::sgd().with_lr(-1.0)),
         TrainConfig::default().early_stopping(EarlyStopping::val_loss(3)),
+        TrainConfig::default().reduce_lr_on_plateau(ReduceLrOnPlateau::val_loss(0.5, 2)),
     ] {
         assert!(
             fit(&mut model, &x, &y, None, &config.verbose(false)).is_err(),
@@ -189,4 +192,68 @@ fn trainings_side_by_side_give_the_serial_numbers_and_pass_errors_on() {
     assert!(serial.iter().all(|(_, acc)| *acc > 0.7));
     let bad = side_by_side(&[16usize, 0], train_one);
     assert!(bad.is_err(), "a layer of 0 units is an error, not a panic");
+}
+
+#[test]
+fn learning_rate_drops_exactly_when_validation_loss_stalls() {
+    let data = FashionMnist::load().expect("load");
+    let train = data.train.stratified_subset(2_000, 2).expect("subset");
+    let val = data.test.stratified_subset(1_000, 2).expect("subset");
+    let (x, xv) = (scale_255(&train), scale_255(&val));
+    let mut model = Sequential::mlp(784, &[128], Activation::Relu, 0.0, 10)
+        .build(2)
+        .expect("build");
+    // A large step on a small set: the validation loss soon stops improving.
+    let rule = ReduceLrOnPlateau::val_loss(0.5, 2);
+    let config = TrainConfig::default()
+        .epochs(14)
+        .optimizer(Optimizer::adam().with_lr(0.01))
+        .reduce_lr_on_plateau(rule)
+        .verbose(false);
+    let history = fit(
+        &mut model,
+        &x,
+        &train.labels,
+        Some((&xv, &val.labels)),
+        &config,
+    )
+    .expect("fit");
+    // Keras' rule replayed on the recorded validation losses.
+    let (mut best, mut wait, mut lr) = (f64::INFINITY, 0, 0.01f64);
+    let mut expected = Vec::new();
+    for epoch in &history.epochs {
+        expected.push(lr);
+        let loss = epoch.val_loss.expect("validation loss");
+        if loss < best - rule.min_delta {
+            (best, wait) = (loss, 0);
+        } else {
+            wait += 1;
+            if wait >= rule.patience {
+                (lr, wait) = (lr * 0.5, 0);
+            }
+        }
+    }
+    let recorded: Vec<f64> = history.epochs.iter().map(|e| e.lr).collect();
+    for (r, e) in recorded.iter().zip(&expected) {
+        assert!(
+            (r - e).abs() < 1e-9,
+            "recorded {recorded:?}, expected {expected:?}"
+        );
+    }
+    assert!(
+        recorded.last() < recorded.first(),
+        "the rate must have dropped at least once in this run: {recorded:?}"
+    );
+    let bad = TrainConfig::default()
+        .reduce_lr_on_plateau(ReduceLrOnPlateau::val_loss(1.5, 2))
+        .verbose(false);
+    let err = fit(
+        &mut model,
+        &x,
+        &train.labels,
+        Some((&xv, &val.labels)),
+        &bad,
+    )
+    .expect_err("factor 1.5 is not a reduction");
+    assert!(err.to_string().contains("factor"), "{err}");
 }

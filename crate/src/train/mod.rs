@@ -67,6 +67,58 @@ impl EarlyStopping {
     }
 }
 
+/// Keras' `ReduceLROnPlateau`: when the monitored value has not improved by more than
+/// `min_delta` for `patience` epochs, multiply the learning rate by `factor` (never below
+/// `min_lr`) and start counting again. The optimiser keeps its moments.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReduceLrOnPlateau {
+    pub monitor: Monitor,
+    pub factor: f32,
+    pub patience: usize,
+    pub min_delta: f64,
+    pub min_lr: f32,
+}
+
+impl ReduceLrOnPlateau {
+    /// `ReduceLROnPlateau(monitor="val_loss", factor=…, patience=…)` with Keras' other defaults
+    /// (`min_delta=1e-4`, `min_lr=0`, no cooldown).
+    pub fn val_loss(factor: f32, patience: usize) -> Self {
+        Self {
+            monitor: Monitor::ValLoss,
+            factor,
+            patience,
+            min_delta: 1e-4,
+            min_lr: 0.0,
+        }
+    }
+
+    fn validate(&self, has_validation: bool) -> Result<()> {
+        if !(self.factor > 0.0 && self.factor < 1.0) {
+            return Err(Error::invalid(format!(
+                "ReduceLrOnPlateau: factor must be between 0 and 1 (exclusive), got {}",
+                self.factor
+            )));
+        }
+        if self.patience == 0 {
+            return Err(Error::invalid(
+                "ReduceLrOnPlateau: patience must be at least 1 epoch",
+            ));
+        }
+        if !(self.min_lr.is_finite() && self.min_lr >= 0.0) {
+            return Err(Error::invalid(format!(
+                "ReduceLrOnPlateau: min_lr must be ≥ 0, got {}",
+                self.min_lr
+            )));
+        }
+        if self.monitor != Monitor::TrainLoss && !has_validation {
+            return Err(Error::invalid(
+                "ReduceLrOnPlateau on validation loss/accuracy needs a validation set: pass Some((x_val, y_val))",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How to train (defaults: 10 epochs, batch 32, Adam with Keras' defaults, no penalty, seed 0).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -77,6 +129,7 @@ pub struct TrainConfig {
     pub l2: f32,
     pub seed: u64,
     pub early_stopping: Option<EarlyStopping>,
+    pub reduce_lr: Option<ReduceLrOnPlateau>,
     /// Random rotation/zoom/shift of every training image, new for every batch (images only).
     pub augmentation: Option<Augmentation>,
     /// Print a progress line per epoch (and within long epochs).
@@ -92,6 +145,7 @@ impl Default for TrainConfig {
             l2: 0.0,
             seed: 0,
             early_stopping: None,
+            reduce_lr: None,
             augmentation: None,
             verbose: true,
         }
@@ -123,6 +177,10 @@ impl TrainConfig {
         self.early_stopping = Some(rule);
         self
     }
+    pub fn reduce_lr_on_plateau(mut self, rule: ReduceLrOnPlateau) -> Self {
+        self.reduce_lr = Some(rule);
+        self
+    }
     pub fn augment(mut self, augmentation: Augmentation) -> Self {
         self.augmentation = Some(augmentation);
         self
@@ -149,6 +207,9 @@ impl TrainConfig {
         if let Some(a) = self.augmentation {
             a.validate()?;
         }
+        if let Some(rule) = self.reduce_lr {
+            rule.validate(has_validation)?;
+        }
         if let Some(rule) = self.early_stopping {
             if rule.monitor != Monitor::TrainLoss && !has_validation {
                 return Err(Error::invalid(
@@ -169,6 +230,8 @@ pub struct EpochRecord {
     pub val_loss: Option<f64>,
     pub val_accuracy: Option<f64>,
     pub seconds: f64,
+    /// The learning rate the epoch trained with.
+    pub lr: f64,
 }
 
 /// What training did, epoch by epoch.
@@ -241,6 +304,7 @@ impl History {
                         .map(|e| e.val_accuracy)
                         .collect::<Vec<_>>(),
                 ),
+                Column::new("learning_rate".into(), self.column(|e| Some(e.lr))),
                 Column::new("seconds".into(), self.column(|e| Some(e.seconds))),
             ],
         )?;
@@ -248,10 +312,20 @@ impl History {
     }
 }
 
-fn improved(rule: &EarlyStopping, value: f64, best: f64) -> bool {
-    match rule.monitor {
-        Monitor::ValAccuracy => value > best + rule.min_delta,
-        Monitor::ValLoss | Monitor::TrainLoss => value < best - rule.min_delta,
+fn improved(monitor: Monitor, min_delta: f64, value: f64, best: f64) -> bool {
+    match monitor {
+        Monitor::ValAccuracy => value > best + min_delta,
+        Monitor::ValLoss | Monitor::TrainLoss => value < best - min_delta,
+    }
+}
+
+impl EpochRecord {
+    fn monitored(&self, monitor: Monitor) -> f64 {
+        match monitor {
+            Monitor::ValLoss => self.val_loss.unwrap_or(f64::NAN),
+            Monitor::ValAccuracy => self.val_accuracy.unwrap_or(f64::NAN),
+            Monitor::TrainLoss => self.loss,
+        }
     }
 }
 
@@ -282,6 +356,8 @@ pub fn fit(
     let mut history = History::default();
     let mut best: Option<(f64, Vec<Array2<f32>>)> = None;
     let mut since_best = 0;
+    // (best monitored value so far, epochs since it) for the learning-rate rule.
+    let mut plateau: (Option<f64>, usize) = (None, 0);
     let started = Instant::now();
 
     for epoch in 1..=config.epochs {
@@ -336,6 +412,7 @@ pub fn fit(
             val_loss,
             val_accuracy,
             seconds: epoch_start.elapsed().as_secs_f64(),
+            lr: f64::from(state.optimizer.lr()),
         };
         history.epochs.push(record);
         history.best_epoch = epoch;
@@ -351,15 +428,32 @@ pub fn fit(
                 config.epochs, record.loss, record.accuracy, record.seconds
             );
         }
-        if let Some(rule) = config.early_stopping {
-            let value = match rule.monitor {
-                Monitor::ValLoss => val_loss.unwrap_or(f64::NAN),
-                Monitor::ValAccuracy => val_accuracy.unwrap_or(f64::NAN),
-                Monitor::TrainLoss => record.loss,
+        if let Some(rule) = config.reduce_lr {
+            let value = record.monitored(rule.monitor);
+            let is_better = match plateau.0 {
+                None => value.is_finite(),
+                Some(b) => improved(rule.monitor, rule.min_delta, value, b),
             };
+            if is_better {
+                plateau = (Some(value), 0);
+            } else {
+                plateau.1 += 1;
+                let lr = state.optimizer.lr();
+                if plateau.1 >= rule.patience && lr > rule.min_lr {
+                    let reduced = (lr * rule.factor).max(rule.min_lr);
+                    state.optimizer = state.optimizer.with_lr(reduced);
+                    plateau.1 = 0;
+                    if config.verbose {
+                        println!("epoch {epoch:>3}: no improvement for {} epochs, learning rate {lr:.2e} → {reduced:.2e}", rule.patience);
+                    }
+                }
+            }
+        }
+        if let Some(rule) = config.early_stopping {
+            let value = record.monitored(rule.monitor);
             let is_better = match &best {
                 None => value.is_finite(),
-                Some((b, _)) => improved(&rule, value, *b),
+                Some((b, _)) => improved(rule.monitor, rule.min_delta, value, *b),
             };
             if is_better {
                 let snapshot = if rule.restore_best {
