@@ -8,6 +8,12 @@ an error output or evcxr's error text on stderr (evcxr's execute reply carries n
 the outputs are what we read). Cells tagged "plot" must show an image. Progress goes to stdout,
 one line per cell, so long notebooks show where they are. `--jobs 2` runs two notebooks at a
 time (one kernel each): quick mode is mostly compiling cells, which one core does per kernel.
+
+With more than one job, each kernel gets its own view of evcxr's compiled-crate cache
+(~/.cache/evcxr): a folder of hard links to the shared entries, except each entry's `hits` counter,
+which evcxr rewrites on every cache hit. Two kernels sharing the folder once failed a cell with
+"Failed to wrap rustc: cannot parse integer from empty string" (one kernel read the counter while
+the other rewrote it). What a kernel adds to its view is linked back into the shared cache.
 """
 
 import argparse
@@ -71,8 +77,53 @@ def say(text):
         print(text, flush=True)
 
 
-def execute(path: Path, timeout: int, startup_timeout: int, crate_ready=None):
-    """Runs one notebook; sets `crate_ready` once its first two code cells (the crate build) ran."""
+SHARED_EVCXR_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "evcxr"
+
+
+def link_entries(source: Path, target: Path):
+    """Hard-links every complete cache entry of `source` that `target` lacks into `target`; the
+    `hits` counters are copied, not linked. An entry is complete once evcxr wrote its `stderr`."""
+    target.mkdir(parents=True, exist_ok=True)
+    if not source.is_dir():
+        return
+    for entry in source.iterdir():
+        if not (entry / "stderr").exists() or (target / entry.name).exists():
+            continue
+        staging = target / f".{entry.name}.{os.getpid()}.{threading.get_ident()}"
+        staging.mkdir()
+        for f in entry.iterdir():
+            if f.name == "hits":
+                shutil.copyfile(f, staging / f.name)
+            else:
+                os.link(f, staging / f.name)
+        try:
+            staging.rename(target / entry.name)
+        except OSError:  # another kernel's copy of the same entry got there first
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+class PrivateCache:
+    """A kernel's own evcxr cache folder (see the module comment); `sync()` links its new entries
+    back into the shared cache."""
+
+    def __init__(self, name: str):
+        self.home = Path(tempfile.mkdtemp(prefix=f"evcxr-{name}-", dir=SHARED_EVCXR_CACHE.parent))
+        link_entries(SHARED_EVCXR_CACHE, self.home / "evcxr")
+
+    def env(self):
+        return {**os.environ, "XDG_CACHE_HOME": str(self.home)}
+
+    def sync(self):
+        link_entries(self.home / "evcxr", SHARED_EVCXR_CACHE)
+
+    def remove(self):
+        self.sync()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def execute(path: Path, timeout: int, startup_timeout: int, crate_ready=None, cache=None):
+    """Runs one notebook; sets `crate_ready` once its first two code cells (the crate build) ran,
+    after sharing what they compiled when the kernel has its own cache."""
     nb = nbformat.read(path, as_version=4)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     started = time.monotonic()
@@ -91,7 +142,9 @@ def execute(path: Path, timeout: int, startup_timeout: int, crate_ready=None):
         took = time.monotonic() - state["t"]
         flag = "  ERROR" if cell_errors(cell) else ""
         say(f"  [{path.name}] cell {state['n']} done in {took:.1f}s{flag}")
-        if crate_ready is not None and state["n"] >= 2:
+        if crate_ready is not None and state["n"] == 2:
+            if cache is not None:
+                cache.sync()
             crate_ready.set()
 
     client = NotebookClient(
@@ -105,7 +158,7 @@ def execute(path: Path, timeout: int, startup_timeout: int, crate_ready=None):
         on_cell_executed=on_cell_executed,
     )
     try:
-        client.execute()
+        client.execute(**({"env": cache.env()} if cache is not None else {}))
     finally:
         if crate_ready is not None:
             crate_ready.set()
@@ -163,9 +216,8 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    # Kernels share evcxr's compiled-crate cache; two kernels building the same crate at once can
-    # read each other's half-written entries. So the first notebook builds the crate (its first
-    # two cells) before any other kernel starts.
+    # The first notebook builds the crate (its first two cells) before any other kernel starts:
+    # on a fresh machine the kernels would otherwise each compile every dependency.
     crate_ready = threading.Event()
 
     def run_one(path):
@@ -174,7 +226,12 @@ def main():
         if not first:
             crate_ready.wait()
         say(f"==> {path.name}{' (quick mode)' if args.quick else ''}")
-        nb, seconds = execute(path, args.timeout, args.startup_timeout, crate_ready if first else None)
+        cache = PrivateCache(path.stem) if args.jobs > 1 else None
+        try:
+            nb, seconds = execute(path, args.timeout, args.startup_timeout, crate_ready if first else None, cache)
+        finally:
+            if cache is not None:
+                cache.remove()
         executed = args.out / path.name
         nbformat.write(nb, executed)
         problems = check(nb, path.name)
