@@ -92,7 +92,7 @@ impl ReduceLrOnPlateau {
         }
     }
 
-    fn validate(&self, has_validation: bool) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         if !(self.factor > 0.0 && self.factor < 1.0) {
             return Err(Error::invalid(format!(
                 "ReduceLrOnPlateau: factor must be between 0 and 1 (exclusive), got {}",
@@ -109,11 +109,6 @@ impl ReduceLrOnPlateau {
                 "ReduceLrOnPlateau: min_lr must be ≥ 0, got {}",
                 self.min_lr
             )));
-        }
-        if self.monitor != Monitor::TrainLoss && !has_validation {
-            return Err(Error::invalid(
-                "ReduceLrOnPlateau on validation loss/accuracy needs a validation set: pass Some((x_val, y_val))",
-            ));
         }
         Ok(())
     }
@@ -208,13 +203,17 @@ impl TrainConfig {
             a.validate()?;
         }
         if let Some(rule) = self.reduce_lr {
-            rule.validate(has_validation)?;
+            rule.validate()?;
         }
-        if let Some(rule) = self.early_stopping {
-            if rule.monitor != Monitor::TrainLoss && !has_validation {
-                return Err(Error::invalid(
-                    "early stopping on validation loss/accuracy needs a validation set: pass Some((x_val, y_val))",
-                ));
+        let watched = [
+            self.early_stopping.map(|r| ("early stopping", r.monitor)),
+            self.reduce_lr.map(|r| ("ReduceLrOnPlateau", r.monitor)),
+        ];
+        for (what, monitor) in watched.into_iter().flatten() {
+            if monitor != Monitor::TrainLoss && !has_validation {
+                return Err(Error::invalid(format!(
+                    "{what} on validation loss/accuracy needs a validation set: pass Some((x_val, y_val))"
+                )));
             }
         }
         Ok(())
