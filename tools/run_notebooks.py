@@ -107,6 +107,7 @@ class PrivateCache:
     back into the shared cache."""
 
     def __init__(self, name: str):
+        SHARED_EVCXR_CACHE.parent.mkdir(parents=True, exist_ok=True)  # a fresh machine may have none
         self.home = Path(tempfile.mkdtemp(prefix=f"evcxr-{name}-", dir=SHARED_EVCXR_CACHE.parent))
         link_entries(SHARED_EVCXR_CACHE, self.home / "evcxr")
 
