@@ -311,10 +311,29 @@ impl History {
     }
 }
 
-fn improved(monitor: Monitor, min_delta: f64, value: f64, best: f64) -> bool {
-    match monitor {
-        Monitor::ValAccuracy => value > best + min_delta,
-        Monitor::ValLoss | Monitor::TrainLoss => value < best - min_delta,
+/// The best value an epoch rule has seen and how many epochs ago (early stopping, learning-rate cuts).
+#[derive(Default)]
+struct Watch {
+    best: Option<f64>,
+    since: usize,
+}
+
+impl Watch {
+    /// Takes an epoch's value; true when it improves on the best by more than `min_delta`.
+    fn improves(&mut self, monitor: Monitor, min_delta: f64, value: f64) -> bool {
+        let better = match self.best {
+            None => value.is_finite(),
+            Some(best) => match monitor {
+                Monitor::ValAccuracy => value > best + min_delta,
+                Monitor::ValLoss | Monitor::TrainLoss => value < best - min_delta,
+            },
+        };
+        if better {
+            (self.best, self.since) = (Some(value), 0);
+        } else {
+            self.since += 1;
+        }
+        better
     }
 }
 
@@ -353,10 +372,8 @@ pub fn fit(
     let mut augment_rng = rng(config.seed ^ 0x5EED_A06E);
     let mut state = config.optimizer.start();
     let mut history = History::default();
-    let mut best: Option<(f64, Vec<Array2<f32>>)> = None;
-    let mut since_best = 0;
-    // (best monitored value so far, epochs since it) for the learning-rate rule.
-    let mut plateau: (Option<f64>, usize) = (None, 0);
+    let (mut stopping, mut plateau) = (Watch::default(), Watch::default());
+    let mut best_weights: Option<Vec<Array2<f32>>> = None;
     let started = Instant::now();
 
     for epoch in 1..=config.epochs {
@@ -428,60 +445,38 @@ pub fn fit(
             );
         }
         if let Some(rule) = config.reduce_lr {
-            let value = record.monitored(rule.monitor);
-            let is_better = match plateau.0 {
-                None => value.is_finite(),
-                Some(b) => improved(rule.monitor, rule.min_delta, value, b),
-            };
-            if is_better {
-                plateau = (Some(value), 0);
-            } else {
-                plateau.1 += 1;
-                let lr = state.optimizer.lr();
-                if plateau.1 >= rule.patience && lr > rule.min_lr {
-                    let reduced = (lr * rule.factor).max(rule.min_lr);
-                    state.optimizer = state.optimizer.with_lr(reduced);
-                    plateau.1 = 0;
-                    if config.verbose {
-                        println!("epoch {epoch:>3}: no improvement for {} epochs, learning rate {lr:.2e} → {reduced:.2e}", rule.patience);
-                    }
+            let lr = state.optimizer.lr();
+            let stalled =
+                !plateau.improves(rule.monitor, rule.min_delta, record.monitored(rule.monitor));
+            if stalled && plateau.since >= rule.patience && lr > rule.min_lr {
+                let reduced = (lr * rule.factor).max(rule.min_lr);
+                state.optimizer = state.optimizer.with_lr(reduced);
+                plateau.since = 0;
+                if config.verbose {
+                    println!("epoch {epoch:>3}: no improvement for {} epochs, learning rate {lr:.2e} → {reduced:.2e}", rule.patience);
                 }
             }
         }
         if let Some(rule) = config.early_stopping {
-            let value = record.monitored(rule.monitor);
-            let is_better = match &best {
-                None => value.is_finite(),
-                Some((b, _)) => improved(rule.monitor, rule.min_delta, value, *b),
-            };
-            if is_better {
-                let snapshot = if rule.restore_best {
-                    model.weights()
-                } else {
-                    Vec::new()
-                };
-                best = Some((value, snapshot));
-                since_best = 0;
-            } else {
-                since_best += 1;
-                if since_best >= rule.patience {
-                    history.stopped_early = true;
-                    break;
+            if stopping.improves(rule.monitor, rule.min_delta, record.monitored(rule.monitor)) {
+                if rule.restore_best {
+                    best_weights = Some(model.weights());
                 }
+            } else if stopping.since >= rule.patience {
+                history.stopped_early = true;
+                break;
             }
         }
     }
-    if let (Some(rule), Some((_, weights))) = (config.early_stopping, &best) {
-        if rule.restore_best {
-            model.set_weights(weights)?;
-            history.best_epoch = history.epochs.len() - since_best;
-        }
+    if let Some(weights) = &best_weights {
+        model.set_weights(weights)?;
+        history.best_epoch = history.epochs.len() - stopping.since;
     }
     if config.verbose && history.stopped_early {
         println!(
             "early stopping after epoch {}: no improvement for {} epochs; weights of epoch {}",
             history.epochs.len(),
-            since_best,
+            stopping.since,
             history.best_epoch
         );
     }
