@@ -257,3 +257,46 @@ fn learning_rate_drops_exactly_when_validation_loss_stalls() {
     .expect_err("factor 1.5 is not a reduction");
     assert!(err.to_string().contains("factor"), "{err}");
 }
+
+#[test]
+fn best_validation_epoch_is_the_one_kept() {
+    let data = FashionMnist::load().expect("load");
+    let train = data.train.stratified_subset(2_000, 3).expect("subset");
+    let val = data.test.stratified_subset(1_000, 3).expect("subset");
+    let (x, xv) = (scale_255(&train), scale_255(&val));
+    let mut model = Sequential::mlp(784, &[64], Activation::Relu, 0.0, 10)
+        .build(3)
+        .expect("build");
+    // A large plain-SGD step: validation accuracy goes up and down from epoch to epoch.
+    let config = TrainConfig::default()
+        .epochs(11)
+        .batch_size(32)
+        .optimizer(Optimizer::sgd().with_lr(0.3))
+        .early_stopping(EarlyStopping::best_val_accuracy_epoch())
+        .verbose(false);
+    let history = fit(
+        &mut model,
+        &x,
+        &train.labels,
+        Some((&xv, &val.labels)),
+        &config,
+    )
+    .expect("fit");
+    assert_eq!(history.epochs.len(), 11, "it never stops early");
+    let accs: Vec<f64> = history
+        .epochs
+        .iter()
+        .map(|e| e.val_accuracy.expect("validation accuracy"))
+        .collect();
+    let best = accs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let first_best = accs.iter().position(|&a| a == best).expect("a best epoch") + 1;
+    assert_eq!(history.best_epoch, first_best, "{accs:?}");
+    let (_, kept) = model.evaluate(&xv, &val.labels).expect("evaluate");
+    assert!((kept - best).abs() < 1e-12, "kept {kept}, best {best}");
+    // Only a run that peaks before its last epoch shows that weights were put back.
+    assert!(
+        first_best < 11 && accs[10] < best,
+        "pick a setting whose validation accuracy peaks earlier: {accs:?}"
+    );
+    assert!(best > 0.7, "{accs:?}");
+}

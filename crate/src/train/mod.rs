@@ -44,6 +44,17 @@ impl EarlyStopping {
         }
     }
 
+    /// Never stop; at the end put back the weights of the epoch with the best validation
+    /// accuracy: the number of epochs chosen on the validation set, after the run.
+    pub fn best_val_accuracy_epoch() -> Self {
+        Self {
+            monitor: Monitor::ValAccuracy,
+            patience: usize::MAX,
+            min_delta: 0.0,
+            restore_best: true,
+        }
+    }
+
     /// scikit-learn's `MLPClassifier(early_stopping=True)`: validation accuracy,
     /// `n_iter_no_change=10`, `tol=1e-4`, best weights kept.
     pub fn sklearn() -> Self {
