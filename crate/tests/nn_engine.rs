@@ -194,12 +194,17 @@ fn trainings_side_by_side_give_the_serial_numbers_and_pass_errors_on() {
     assert!(bad.is_err(), "a layer of 0 units is an error, not a panic");
 }
 
+/// Seeded stratified subsets of real images, pixels / 255: 2,000 for training, 1,000 to validate.
+fn small_split(seed: u64) -> (Array2<f32>, Array1<u8>, Array2<f32>, Array1<u8>) {
+    let data = FashionMnist::load().expect("load");
+    let train = data.train.stratified_subset(2_000, seed).expect("subset");
+    let val = data.test.stratified_subset(1_000, seed).expect("subset");
+    (scale_255(&train), train.labels, scale_255(&val), val.labels)
+}
+
 #[test]
 fn learning_rate_drops_exactly_when_validation_loss_stalls() {
-    let data = FashionMnist::load().expect("load");
-    let train = data.train.stratified_subset(2_000, 2).expect("subset");
-    let val = data.test.stratified_subset(1_000, 2).expect("subset");
-    let (x, xv) = (scale_255(&train), scale_255(&val));
+    let (x, y, xv, yv) = small_split(2);
     let mut model = Sequential::mlp(784, &[128], Activation::Relu, 0.0, 10)
         .build(2)
         .expect("build");
@@ -210,14 +215,7 @@ fn learning_rate_drops_exactly_when_validation_loss_stalls() {
         .optimizer(Optimizer::adam().with_lr(0.01))
         .reduce_lr_on_plateau(rule)
         .verbose(false);
-    let history = fit(
-        &mut model,
-        &x,
-        &train.labels,
-        Some((&xv, &val.labels)),
-        &config,
-    )
-    .expect("fit");
+    let history = fit(&mut model, &x, &y, Some((&xv, &yv)), &config).expect("fit");
     // Keras' rule replayed on the recorded validation losses.
     let (mut best, mut wait, mut lr) = (f64::INFINITY, 0, 0.01f64);
     let mut expected = Vec::new();
@@ -247,23 +245,14 @@ fn learning_rate_drops_exactly_when_validation_loss_stalls() {
     let bad = TrainConfig::default()
         .reduce_lr_on_plateau(ReduceLrOnPlateau::val_loss(1.5, 2))
         .verbose(false);
-    let err = fit(
-        &mut model,
-        &x,
-        &train.labels,
-        Some((&xv, &val.labels)),
-        &bad,
-    )
-    .expect_err("factor 1.5 is not a reduction");
+    let err =
+        fit(&mut model, &x, &y, Some((&xv, &yv)), &bad).expect_err("factor 1.5 is not a reduction");
     assert!(err.to_string().contains("factor"), "{err}");
 }
 
 #[test]
 fn best_validation_epoch_is_the_one_kept() {
-    let data = FashionMnist::load().expect("load");
-    let train = data.train.stratified_subset(2_000, 3).expect("subset");
-    let val = data.test.stratified_subset(1_000, 3).expect("subset");
-    let (x, xv) = (scale_255(&train), scale_255(&val));
+    let (x, y, xv, yv) = small_split(3);
     let mut model = Sequential::mlp(784, &[64], Activation::Relu, 0.0, 10)
         .build(3)
         .expect("build");
@@ -274,14 +263,7 @@ fn best_validation_epoch_is_the_one_kept() {
         .optimizer(Optimizer::sgd().with_lr(0.3))
         .early_stopping(EarlyStopping::best_val_accuracy_epoch())
         .verbose(false);
-    let history = fit(
-        &mut model,
-        &x,
-        &train.labels,
-        Some((&xv, &val.labels)),
-        &config,
-    )
-    .expect("fit");
+    let history = fit(&mut model, &x, &y, Some((&xv, &yv)), &config).expect("fit");
     assert_eq!(history.epochs.len(), 11, "it never stops early");
     let accs: Vec<f64> = history
         .epochs
@@ -291,7 +273,7 @@ fn best_validation_epoch_is_the_one_kept() {
     let best = accs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let first_best = accs.iter().position(|&a| a == best).expect("a best epoch") + 1;
     assert_eq!(history.best_epoch, first_best, "{accs:?}");
-    let (_, kept) = model.evaluate(&xv, &val.labels).expect("evaluate");
+    let (_, kept) = model.evaluate(&xv, &yv).expect("evaluate");
     assert!((kept - best).abs() < 1e-12, "kept {kept}, best {best}");
     // Only a run that peaks before its last epoch shows that weights were put back.
     assert!(
