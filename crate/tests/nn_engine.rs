@@ -273,6 +273,11 @@ fn best_validation_epoch_is_the_one_kept() {
     let best = accs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let first_best = accs.iter().position(|&a| a == best).expect("a best epoch") + 1;
     assert_eq!(history.best_epoch, first_best, "{accs:?}");
+    assert_eq!(
+        history.kept().and_then(|e| e.val_accuracy),
+        Some(best),
+        "kept() is the best epoch's record"
+    );
     let (_, kept) = model.evaluate(&xv, &yv).expect("evaluate");
     assert!((kept - best).abs() < 1e-12, "kept {kept}, best {best}");
     // Only a run that peaks before its last epoch shows that weights were put back.

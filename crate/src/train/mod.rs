@@ -258,6 +258,14 @@ impl History {
         self.epochs.last()
     }
 
+    /// The record of the epoch whose weights the model holds (`best_epoch`; the last epoch
+    /// unless early stopping put back an earlier one).
+    pub fn kept(&self) -> Option<&EpochRecord> {
+        self.best_epoch
+            .checked_sub(1)
+            .and_then(|i| self.epochs.get(i))
+    }
+
     pub fn seconds(&self) -> f64 {
         self.epochs.iter().map(|e| e.seconds).sum()
     }
