@@ -4,7 +4,11 @@ initialisation, inverted dropout after each hidden layer (its mask reused in the
 softmax + cross-entropy, mini-batch gradient descent (lr 0.01, batch 128) on 80 % of all 70,000
 images; validation and test accuracy every 5 epochs (last-epoch weights).
 
-    ~/.cache/fashion-lab-peers/bin/python tools/numpy_report003_mlp.py DROPOUT EPOCHS [SEED]
+    ~/.cache/fashion-lab-peers/bin/python tools/numpy_report003_mlp.py DROPOUT EPOCHS [SEED] [--masked-list-only]
+
+--masked-list-only: the other reading of section 4.1 ("stored in the activations list", then "the
+activations are updated"): the masked activations go into the list the backward pass uses, while
+the next layer is computed from the unmasked ones. Dropout then only adds noise to the gradients.
 
 (any Python with NumPy; `../shared/peers/setup.sh` makes that venv.)
 """
@@ -20,10 +24,12 @@ def read(name, offset):
 
 
 def main():
-    if len(sys.argv) < 3:
+    masked_list_only = "--masked-list-only" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--masked-list-only"]
+    if len(args) < 2:
         sys.exit(__doc__)
-    p, epochs = float(sys.argv[1]), int(sys.argv[2])
-    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    p, epochs = float(args[0]), int(args[1])
+    seed = int(args[2]) if len(args) > 2 else 0
     if not 0.0 <= p < 1.0 or epochs < 1:
         sys.exit("dropout must be in [0, 1) and epochs at least 1")
     x = np.concatenate([read("train-images-idx3-ubyte.gz", 16), read("t10k-images-idx3-ubyte.gz", 16)])
@@ -41,11 +47,13 @@ def main():
         for i in range(len(w) - 1):
             z = a @ w[i] + b[i]
             a = np.maximum(z, 0.0)
-            mask = None
+            mask, stored = None, a
             if training and p > 0:
                 mask = (rng.random(a.shape) > p).astype(np.float32) / (1.0 - p)
-                a = a * mask
-            zs.append(z), masks.append(mask), acts.append(a)
+                stored = a * mask
+                if not masked_list_only:
+                    a = stored
+            zs.append(z), masks.append(mask), acts.append(stored)
         z = a @ w[-1] + b[-1]
         e = np.exp(z - z.max(1, keepdims=True))
         return e / e.sum(1, keepdims=True), acts, zs, masks
@@ -71,7 +79,7 @@ def main():
                 w[i] -= 0.01 * gw
                 b[i] -= 0.01 * gb
         if epoch % 5 == 0 or epoch == 1 or epoch == epochs:
-            print(f"dropout {p} epoch {epoch}: validation {accuracy(val):.4f} test {accuracy(test):.4f}", flush=True)
+            print(f"dropout {p}{' (masked list only)' if masked_list_only else ''} epoch {epoch}: validation {accuracy(val):.4f} test {accuracy(test):.4f}", flush=True)
 
 
 if __name__ == "__main__":
