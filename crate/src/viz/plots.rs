@@ -116,6 +116,7 @@ fn draw_lines(
         .y_label_area_size(60)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(plot_err)?;
+    let plot_px = chart.plotting_area().dim_in_pixel();
     chart
         .configure_mesh()
         .label_style(("sans-serif", 15))
@@ -149,24 +150,87 @@ fn draw_lines(
             .label_font(("sans-serif", 15))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
-            .position(legend_corner(series))
+            .position(legend_corner(series, (x0, x1), (y0, y1), plot_px))
             .draw()
             .map_err(plot_err)?;
     }
     Ok(())
 }
 
-/// Rising curves (accuracy) leave the lower right free, falling ones (loss) the upper right.
-fn legend_corner(series: &[Series]) -> SeriesLabelPosition {
+/// The corner where the legend box covers the fewest points and line pieces of any series; on
+/// a tie the usual place wins: lower right under a rising first curve (accuracy), upper right
+/// under a falling one (loss).
+fn legend_corner(
+    series: &[Series],
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    (width_px, height_px): (u32, u32),
+) -> SeriesLabelPosition {
+    use SeriesLabelPosition::{LowerLeft, LowerRight, UpperLeft, UpperRight};
+    let longest_name = series.iter().map(|s| s.name.chars().count()).max();
+    // The box's size as a fraction of the plotting area, from the 15 px label font.
+    let box_w = (longest_name.unwrap_or(0) as f64 * 8.0 + 45.0) / f64::from(width_px.max(1));
+    let box_h = (series.len() as f64 * 20.0 + 15.0) / f64::from(height_px.max(1));
+    let unit = |(x, y): (f64, f64)| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+    // Points along each segment too: sparse lines (three dropout rates) cross a box between points.
+    const STEPS: usize = 16;
+    let mut inked = Vec::new();
+    for s in series {
+        let points: Vec<(f64, f64)> = s.finite().map(unit).collect();
+        inked.extend(points.iter().copied());
+        for pair in points.windows(2) {
+            let ((ua, va), (ub, vb)) = (pair[0], pair[1]);
+            inked.extend((1..STEPS).map(|k| {
+                let t = k as f64 / STEPS as f64;
+                (ua + (ub - ua) * t, va + (vb - va) * t)
+            }));
+        }
+    }
+    let covered = |corner: &SeriesLabelPosition| {
+        let (right, upper) = match corner {
+            UpperRight => (true, true),
+            LowerRight => (true, false),
+            UpperLeft => (false, true),
+            _ => (false, false),
+        };
+        inked
+            .iter()
+            .filter(|(u, v)| {
+                let in_x = if right {
+                    *u >= 1.0 - box_w
+                } else {
+                    *u <= box_w
+                };
+                let in_y = if upper {
+                    *v >= 1.0 - box_h
+                } else {
+                    *v <= box_h
+                };
+                in_x && in_y
+            })
+            .count()
+    };
     let rising = series.first().is_some_and(|s| {
         let ys: Vec<f64> = s.finite().map(|p| p.1).collect();
         ys.len() > 1 && ys[ys.len() - 1] > ys[0]
     });
-    if rising {
-        SeriesLabelPosition::LowerRight
+    let by_preference = if rising {
+        [LowerRight, UpperRight, LowerLeft, UpperLeft]
     } else {
-        SeriesLabelPosition::UpperRight
-    }
+        [UpperRight, LowerRight, UpperLeft, LowerLeft]
+    };
+    // min_by_key would keep the last of equals; the fold keeps the first, the preferred one.
+    by_preference
+        .into_iter()
+        .map(|corner| (covered(&corner), corner))
+        .fold(
+            None,
+            |best: Option<(usize, SeriesLabelPosition)>, (n, corner)| match best {
+                Some((best_n, _)) if best_n <= n => best,
+                _ => Some((n, corner)),
+            },
+        )
+        .map_or(UpperRight, |(_, corner)| corner)
 }
 
 /// A line chart of one or more series (e.g. validation accuracy against k).
@@ -497,6 +561,42 @@ mod tests {
         assert!(bars.svg().contains("Adam") && bars.svg().contains("0.880"));
         assert!(bar_chart("x", "y", &labels, &[1.0], None).is_err());
         assert!(line_chart("empty", "x", "y", &[]).is_err());
+    }
+
+    fn corner(series: &[Series]) -> &'static str {
+        // A 760 x 440 line chart's plotting area is about 670 x 340 px.
+        let (x, y): (Vec<f64>, Vec<f64>) = series.iter().flat_map(|s| s.finite()).unzip();
+        let range = |v: &[f64]| {
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            padded(lo, v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        };
+        match legend_corner(series, range(&x), range(&y), (670, 340)) {
+            SeriesLabelPosition::UpperRight => "UpperRight",
+            SeriesLabelPosition::LowerRight => "LowerRight",
+            SeriesLabelPosition::UpperLeft => "UpperLeft",
+            SeriesLabelPosition::LowerLeft => "LowerLeft",
+            _ => "elsewhere",
+        }
+    }
+
+    #[test]
+    fn legend_goes_where_no_line_is() {
+        let loss = [Series::per_epoch("train", &[1.0, 0.6, 0.4, 0.3, 0.25])];
+        assert_eq!(corner(&loss), "UpperRight");
+        let accuracy = [Series::per_epoch("validation", &[0.6, 0.8, 0.85, 0.87])];
+        assert_eq!(corner(&accuracy), "LowerRight");
+        // Experiment 4's chart: the first line falls, the other two end high on the right, so
+        // neither right corner is free; the lower left is.
+        let at = |ys: [f64; 3]| vec![(0.0, ys[0]), (0.2, ys[1]), (0.4, ys[2])];
+        let dropout = [
+            Series::new("ours", at([0.894, 0.888, 0.826])),
+            Series::new(
+                "ours, mask in gradients only (6.1)",
+                at([0.894, 0.894, 0.885]),
+            ),
+            Series::new("report", at([0.884, 0.883, 0.880])),
+        ];
+        assert_eq!(corner(&dropout), "LowerLeft");
     }
 
     #[test]
