@@ -3,7 +3,8 @@
 
     run_notebooks.py --out reports [--html] [--pdf] [--quick] [--jobs N] [notebooks/NAME.ipynb ...]
 
-Every notebook runs with notebooks/ as its working directory. A cell fails the run when it has
+Every notebook runs with notebooks/ as its working directory and writes its results JSON and
+tables into --out (FASHION_LAB_REPORTS); in quick mode its saved models go to --out/models. A cell fails the run when it has
 an error output or evcxr's error text on stderr (evcxr's execute reply carries no error name, so
 the outputs are what we read). Cells tagged "plot" must show an image. Progress goes to stdout,
 one line per cell, so long notebooks show where they are. `--jobs 2` runs two notebooks at a
@@ -215,6 +216,11 @@ def main():
     if args.quick:
         os.environ["FASHION_LAB_QUICK"] = "1"
     args.out.mkdir(parents=True, exist_ok=True)
+    # Results and tables go beside the executed notebooks (the crate's `report_file`); a quick
+    # run's models go there too (`model_file`), so `make test` never replaces what `make reports` made.
+    os.environ["FASHION_LAB_REPORTS"] = str(args.out.resolve())
+    if args.quick:
+        os.environ["FASHION_LAB_MODELS"] = str((args.out / "models").resolve())
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     # The first notebook builds the crate (its first two cells) before any other kernel starts:

@@ -22,6 +22,31 @@ pub fn full_or_quick<T>(full: T, quick: T) -> T {
     }
 }
 
+/// The folder for a notebook's results and tables, when set (the notebook runner sets it to its
+/// output folder, so a quick run never overwrites what `make reports` wrote).
+pub const REPORTS_ENV: &str = "FASHION_LAB_REPORTS";
+
+/// The folder for saved models, when set (the runner sets it in quick mode only, so a quick run
+/// never replaces the full model `fashion-lab classify` loads).
+pub const MODELS_ENV: &str = "FASHION_LAB_MODELS";
+
+fn folder(env: &str, default: &str) -> std::path::PathBuf {
+    std::env::var_os(env)
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| default.into(), Into::into)
+}
+
+/// Where a notebook writes `name` among its results: `$FASHION_LAB_REPORTS/name`, else
+/// `../reports/name` (the project's `reports/` seen from `notebooks/`, Jupyter's working folder).
+pub fn report_file(name: &str) -> std::path::PathBuf {
+    folder(REPORTS_ENV, "../reports").join(name)
+}
+
+/// Where a notebook saves the model `name`: `$FASHION_LAB_MODELS/name`, else `../models/name`.
+pub fn model_file(name: &str) -> std::path::PathBuf {
+    folder(MODELS_ENV, "../models").join(name)
+}
+
 /// A one-line description for the top of a notebook.
 pub fn describe() -> String {
     if quick_mode() {
@@ -56,4 +81,31 @@ pub fn build_info() -> String {
         env!("CARGO_PKG_VERSION"),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    #[test]
+    fn output_folders_follow_their_variable_else_the_project_folder() {
+        // A variable of this test's own: the process's real ones stay untouched.
+        const VAR: &str = "FASHION_LAB_BUDGET_TEST_FOLDER";
+        assert_eq!(
+            super::folder(VAR, "../reports"),
+            PathBuf::from("../reports")
+        );
+        std::env::set_var(VAR, "");
+        assert_eq!(
+            super::folder(VAR, "../reports"),
+            PathBuf::from("../reports")
+        );
+        std::env::set_var(VAR, "/tmp/quick-out");
+        assert_eq!(
+            super::folder(VAR, "../reports").join("04.results.json"),
+            PathBuf::from("/tmp/quick-out/04.results.json")
+        );
+        std::env::remove_var(VAR);
+        assert!(super::report_file("x.json").ends_with("x.json"));
+    }
 }

@@ -14,7 +14,7 @@ pub mod prep;
 pub mod train;
 pub mod viz;
 
-pub use budget::{build_info, full_or_quick, quick_mode};
+pub use budget::{build_info, full_or_quick, model_file, quick_mode, report_file};
 pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
 // The one-argument `Result` stays at `fashion_lab::error::Result`: re-exported here, a notebook's
 // `use fashion_lab::*` would shadow std's two-argument `Result`.
