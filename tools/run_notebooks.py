@@ -4,10 +4,10 @@
     run_notebooks.py --out reports [--html] [--pdf] [--quick] [--jobs N] [notebooks/NAME.ipynb ...]
 
 Every notebook runs with notebooks/ as its working directory and writes its results JSON and
-tables into --out (FASHION_LAB_REPORTS); in quick mode its saved models go to --out/models. A cell fails the run when it has
-an error output or evcxr's error text on stderr (evcxr's execute reply carries no error name, so
-the outputs are what we read). Cells tagged "plot" must show an image. Progress goes to stdout,
-one line per cell, so long notebooks show where they are. `--jobs 2` runs two notebooks at a
+tables into --out (FASHION_LAB_REPORTS); in quick mode its saved models go to --out/models.
+A cell fails the run when it has an error output or evcxr's error text on stderr (evcxr's
+execute reply carries no error name, so the outputs are what we read). Cells tagged "plot" must
+show an image. Progress goes to stdout, one line per cell, so long notebooks show where they are. `--jobs 2` runs two notebooks at a
 time (one kernel each): quick mode is mostly compiling cells, which one core does per kernel.
 
 With more than one job, each kernel gets its own view of evcxr's compiled-crate cache
@@ -213,13 +213,12 @@ def main():
     ap.add_argument("--jobs", type=int, default=1, help="notebooks run at the same time")
     args = ap.parse_args()
 
-    if args.quick:
-        os.environ["FASHION_LAB_QUICK"] = "1"
     args.out.mkdir(parents=True, exist_ok=True)
     # Results and tables go beside the executed notebooks (the crate's `report_file`); a quick
     # run's models go there too (`model_file`), so `make test` never replaces what `make reports` made.
     os.environ["FASHION_LAB_REPORTS"] = str(args.out.resolve())
     if args.quick:
+        os.environ["FASHION_LAB_QUICK"] = "1"
         os.environ["FASHION_LAB_MODELS"] = str((args.out / "models").resolve())
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
