@@ -4,6 +4,7 @@
 //! Everything random takes a seed; every fallible call returns [`error::Result`] with an [`Error`] that
 //! says what to do next, so a mistake in a notebook cell never kills the kernel.
 
+pub mod base;
 pub mod budget;
 pub mod data;
 pub mod error;

@@ -6,15 +6,11 @@
 
 use ndarray::Array1;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 
-/// The crate's seeded random generator.
-pub fn rng(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed)
-}
+pub use crate::base::seed::{permutation, rng};
 
 /// Splits `total` into integer parts proportional to `weights` that sum to `total`
 /// (largest remainder; ties go to the earlier part).
@@ -119,13 +115,6 @@ pub fn stratified_subset(labels: &Array1<u8>, n: usize, seed: u64) -> Result<Vec
     }
     let pool: Vec<usize> = (0..labels.len()).collect();
     Ok(draw_stratified(labels, &pool, n, &mut rng(seed)).0)
-}
-
-/// A seeded permutation of `0..n` (for shuffling mini-batches and folds).
-pub fn permutation(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.shuffle(rng);
-    idx
 }
 
 /// Stratified k-fold: `k` (train, validation) index pairs covering every index once as validation.

@@ -5,29 +5,11 @@
 //! all ten classes in label order with their names, and raw counts.
 
 use ndarray::{Array1, Array2};
-use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::viz::Table;
 
-fn check_same_len(predicted: usize, truth: usize) -> Result<()> {
-    if predicted != truth {
-        return Err(Error::Mismatch(format!(
-            "{predicted} predictions for {truth} true labels; predict on the same set you score"
-        )));
-    }
-    if truth == 0 {
-        return Err(Error::invalid("cannot score an empty set"));
-    }
-    Ok(())
-}
-
-/// Fraction of predictions equal to the true labels.
-pub fn accuracy(predicted: &Array1<u8>, truth: &Array1<u8>) -> Result<f64> {
-    check_same_len(predicted.len(), truth.len())?;
-    let hits = predicted.iter().zip(truth).filter(|(p, t)| p == t).count();
-    Ok(hits as f64 / truth.len() as f64)
-}
+pub use crate::base::accuracy;
+use crate::base::accuracy::check_same_len;
 
 /// Keras' `categorical_accuracy`: the fraction of rows whose largest output (probability or
 /// logit) sits where the one-hot target has its largest value (the first maximum on ties, as
@@ -46,8 +28,8 @@ pub fn categorical_accuracy(one_hot_truth: &Array2<f32>, outputs: &Array2<f32>) 
         .into_iter()
         .zip(outputs.rows())
         .filter(|(t, o)| {
-            crate::nn::layers::first_max_index(t.iter().copied())
-                == crate::nn::layers::first_max_index(o.iter().copied())
+            crate::base::first_max_index(t.iter().copied())
+                == crate::base::first_max_index(o.iter().copied())
         })
         .count();
     Ok(hits as f64 / outputs.nrows() as f64)
@@ -147,55 +129,6 @@ impl ConfusionMatrix {
             .map(|(t, p, c)| (self.class_names[t].clone(), self.class_names[p].clone(), c))
             .collect()
     }
-
-    /// scikit-learn's `classification_report` as a table: one row per class, then accuracy,
-    /// macro avg and weighted avg.
-    pub fn classification_report(&self) -> Result<Table> {
-        let rows = self.per_class();
-        let total = self.total();
-        let mut names: Vec<String> = self.class_names.clone();
-        let mut precision: Vec<Option<f64>> = rows.iter().map(|r| Some(r.0)).collect();
-        let mut recall: Vec<Option<f64>> = rows.iter().map(|r| Some(r.1)).collect();
-        let mut f1: Vec<Option<f64>> = rows.iter().map(|r| Some(r.2)).collect();
-        let mut support: Vec<u64> = rows.iter().map(|r| r.3 as u64).collect();
-
-        let k = rows.len() as f64;
-        let macro_avg = |f: fn(&(f64, f64, f64, usize)) -> f64| rows.iter().map(f).sum::<f64>() / k;
-        let weighted = |f: fn(&(f64, f64, f64, usize)) -> f64| {
-            rows.iter().map(|r| f(r) * r.3 as f64).sum::<f64>() / total.max(1) as f64
-        };
-        names.push("accuracy".into());
-        precision.push(None);
-        recall.push(None);
-        f1.push(Some(self.accuracy()));
-        support.push(total as u64);
-        for (name, avg) in [
-            ("macro avg", &macro_avg as &dyn Fn(_) -> f64),
-            ("weighted avg", &weighted),
-        ] {
-            names.push(name.into());
-            precision.push(Some(avg(|r| r.0)));
-            recall.push(Some(avg(|r| r.1)));
-            f1.push(Some(avg(|r| r.2)));
-            support.push(total as u64);
-        }
-        let frame = DataFrame::new(
-            names.len(),
-            vec![
-                Column::new("class".into(), names),
-                Column::new("precision".into(), precision),
-                Column::new("recall".into(), recall),
-                Column::new("f1-score".into(), f1),
-                Column::new("support".into(), support),
-            ],
-        )?;
-        Ok(Table::new(frame))
-    }
-
-    /// The matrix as a heatmap with counts and class names.
-    pub fn heatmap(&self, title: &str) -> Result<crate::viz::Figure> {
-        crate::viz::confusion_heatmap(self, title)
-    }
 }
 
 #[cfg(test)]
@@ -233,7 +166,7 @@ mod tests {
             [0.2, 0.5, 0.3]
         ];
         let one_hot = crate::prep::one_hot(&truth, 3).expect("labels fit");
-        let predicted = crate::nn::argmax_rows(&outputs);
+        let predicted = crate::base::argmax_rows(&outputs);
         let cat = categorical_accuracy(&one_hot, &outputs).expect("same shape");
         assert_eq!(cat, 0.75);
         assert_eq!(cat, accuracy(&predicted, &truth).expect("same length"));

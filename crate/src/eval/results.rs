@@ -2,11 +2,9 @@
 
 use std::path::Path;
 
-use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::viz::Table;
 
 /// How our number is compared with the report's.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -100,49 +98,6 @@ impl Comparison {
             tolerance: None,
         });
         self
-    }
-
-    fn text(v: &serde_json::Value) -> String {
-        match v {
-            serde_json::Value::Number(n) => match n.as_f64() {
-                Some(f) if f.fract() != 0.0 => format!("{f:.4}"),
-                _ => n.to_string(),
-            },
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => "NaN".into(),
-            other => other.to_string(),
-        }
-    }
-
-    /// The comparison as a table: metric, report, ours, kind, met.
-    pub fn table(&self) -> Result<Table> {
-        let col =
-            |f: &dyn Fn(&Entry) -> String| self.entries.iter().map(f).collect::<Vec<String>>();
-        let frame = DataFrame::new(
-            self.entries.len(),
-            vec![
-                Column::new("metric".into(), col(&|e| e.metric.clone())),
-                Column::new("report says".into(), col(&|e| Self::text(&e.report))),
-                Column::new("we got".into(), col(&|e| Self::text(&e.ours))),
-                Column::new(
-                    "kind".into(),
-                    col(&|e| match e.kind {
-                        Kind::AtLeast => "at least".into(),
-                        Kind::About => format!("about (±{})", e.tolerance.unwrap_or(0.0)),
-                        Kind::Exact => "exact".into(),
-                    }),
-                ),
-                Column::new(
-                    "met".into(),
-                    col(&|e| if e.met() { "yes".into() } else { "NO".into() }),
-                ),
-            ],
-        )?;
-        let met = self.entries.iter().filter(|e| e.met()).count();
-        Ok(Table::new(frame).titled(format!(
-            "Report says / we got: {met} of {} met",
-            self.entries.len()
-        )))
     }
 
     /// Writes the entries as a JSON list of `{metric, report, ours, kind}`.

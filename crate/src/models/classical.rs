@@ -131,7 +131,7 @@ impl ClassicalModel {
                 // smartcore has no `var_smoothing`: a pixel that is constant within a class (border
                 // pixels are 0 in every sandal) gives zero variance and NaN probabilities. Seeded
                 // noise of ±1e-3 on the training features plays the part of scikit-learn's smoothing.
-                let mut r = crate::data::split::rng(0);
+                let mut r = crate::base::rng(0);
                 let jittered = x_train.mapv(|v| v + rand::Rng::gen_range(&mut r, -1e-3f32..1e-3));
                 let xj = dense(&jittered)?;
                 let (m, f) = timed(|| GaussianNB::fit(&xj, &y, GaussianNBParameters::default()))?;

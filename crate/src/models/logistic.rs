@@ -132,7 +132,7 @@ impl LogisticClassifier {
         Ok(proba
             .rows()
             .into_iter()
-            .map(|row| classes[crate::nn::layers::first_max_index(row.iter().copied())])
+            .map(|row| classes[crate::base::first_max_index(row.iter().copied())])
             .collect())
     }
 

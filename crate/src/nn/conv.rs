@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
 use super::init::Initializer;
-use super::layers::{Layer, Param};
+use super::layer::{Layer, Param};
 use super::parallel::{gemm_acc, gemm_into, parts_above, ranges, split_rows_mut};
 use crate::error::{Error, Result};
 
@@ -313,11 +313,9 @@ impl Layer for Conv2d {
         vec![self.geometry.out_h, self.geometry.out_w, self.filters]
     }
 
-    fn forward(&mut self, x: &Array2<f32>, training: bool) -> Array2<f32> {
+    fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
         let (z, out) = self.convolve(x);
-        if training {
-            self.saved = Some((x.clone(), z));
-        }
+        self.saved = Some((x.clone(), z));
         self.to_rows(out, x.nrows())
     }
 

@@ -5,9 +5,10 @@
 use ndarray::{Array1, Array2};
 use rand::Rng;
 
-use super::layers::softmax_cross_entropy;
-use super::model::{LayerSpec, Model};
-use crate::data::split::rng;
+use super::loss::softmax_cross_entropy;
+use super::model::Model;
+use super::sequential::LayerSpec;
+use crate::base::rng;
 use crate::error::{Error, Result};
 
 /// One parameter's derivative, from backpropagation and from a central difference.
@@ -77,7 +78,7 @@ pub fn numeric_gradient(
 /// Mean softmax cross-entropy of logits, in f64 (the same formula and clipping as
 /// [`softmax_cross_entropy`], without its f32 rounding of the total, which would swamp small steps).
 fn loss_f64(logits: &Array2<f32>, labels: &Array1<u8>) -> f64 {
-    let eps = f64::from(super::layers::LOSS_EPSILON);
+    let eps = f64::from(super::loss::LOSS_EPSILON);
     let mut total = 0.0f64;
     for (row, &label) in logits.rows().into_iter().zip(labels) {
         let max = row

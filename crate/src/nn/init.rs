@@ -93,7 +93,7 @@ fn truncated(rows: usize, cols: usize, std: f32, rng: &mut ChaCha8Rng) -> Array2
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::split::rng;
+    use crate::base::rng;
 
     #[test]
     fn scales_match_their_definitions() {

@@ -6,22 +6,29 @@
 pub mod activation;
 mod alloc;
 pub mod conv;
+pub mod dense;
+pub mod dropout;
 pub mod gradcheck;
 pub mod init;
-pub mod layers;
+pub mod layer;
+pub mod loss;
 pub mod model;
 pub mod norm;
 mod parallel;
 pub mod pool;
 mod saved;
+pub mod sequential;
 
+pub use crate::base::argmax_rows;
 pub use activation::Activation;
 pub use conv::{Conv2d, Padding};
+pub use dense::Dense;
+pub use dropout::{Dropout, Flatten};
 pub use gradcheck::{check_gradients, numeric_gradient, GradientCheck};
 pub use init::Initializer;
-pub use layers::{
-    argmax_rows, softmax, softmax_cross_entropy, Dense, Dropout, Flatten, Layer, Param,
-};
-pub use model::{LayerSpec, Model, Sequential};
+pub use layer::{Layer, Param};
+pub use loss::{softmax, softmax_cross_entropy, LOSS_EPSILON};
+pub use model::{Classification, Model};
 pub use norm::BatchNorm;
 pub use pool::{GlobalAvgPool, Pool2d, PoolKind};
+pub use sequential::{LayerSpec, Sequential};

@@ -5,7 +5,7 @@
 use ndarray::{Array2, ArrayViewMut2, Zip};
 use rayon::prelude::*;
 
-use super::layers::{Layer, Param};
+use super::layer::{Layer, Param};
 use super::parallel::{parts_above, ranges, split_rows_mut};
 
 #[derive(Clone, Debug)]
@@ -50,10 +50,7 @@ impl Layer for BatchNorm {
         self.shape.clone()
     }
 
-    fn forward(&mut self, x: &Array2<f32>, training: bool) -> Array2<f32> {
-        if !training {
-            return self.infer(x);
-        }
+    fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
         let c = self.channels();
         let xs = x.as_standard_layout();
         let xs = xs.as_slice().expect("standard layout is contiguous");

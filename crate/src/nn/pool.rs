@@ -3,7 +3,7 @@
 use ndarray::{Array2, Zip};
 
 use super::conv::Geometry;
-use super::layers::Layer;
+use super::layer::Layer;
 
 /// Keras `MaxPooling2D` / `AveragePooling2D` (windows that do not fit are dropped, as
 /// `padding="valid"`).
@@ -152,9 +152,9 @@ impl Layer for Pool2d {
         vec![self.geometry.out_h, self.geometry.out_w, self.geometry.c]
     }
 
-    fn forward(&mut self, x: &Array2<f32>, training: bool) -> Array2<f32> {
+    fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
         let out = self.pool(x);
-        if training && self.kind == PoolKind::Max {
+        if self.kind == PoolKind::Max {
             self.saved = Some((x.clone(), out.clone()));
         }
         out
@@ -235,7 +235,7 @@ impl Layer for GlobalAvgPool {
         vec![self.channels]
     }
 
-    fn forward(&mut self, x: &Array2<f32>, _training: bool) -> Array2<f32> {
+    fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
         self.infer(x)
     }
 

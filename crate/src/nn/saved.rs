@@ -7,7 +7,8 @@ use std::path::Path;
 use ndarray::Array2;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use super::model::{Model, Sequential};
+use super::model::Model;
+use super::sequential::Sequential;
 use crate::error::{create_parent_dir, Error, Result};
 
 const FORMAT: &str = "fashion-lab model";

@@ -137,7 +137,7 @@ impl Augmentation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::split::rng;
+    use crate::base::rng;
 
     #[test]
     fn no_augmentation_is_the_identity_and_shifts_move_pixels() {

@@ -5,15 +5,13 @@ pub mod optim;
 use std::time::Instant;
 
 use ndarray::{Array1, Array2, Axis};
-use polars::prelude::*;
 
 pub use optim::{Optimizer, OptimizerState};
 
-use crate::data::split::{permutation, rng};
+use crate::base::{derive_seed, permutation, rng, SeedStream};
 use crate::error::{Error, Result};
 use crate::nn::{argmax_rows, softmax_cross_entropy, Model};
 use crate::prep::Augmentation;
-use crate::viz::{learning_curves, Figure, Series, Table};
 
 /// What early stopping watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,65 +267,6 @@ impl History {
     pub fn seconds(&self) -> f64 {
         self.epochs.iter().map(|e| e.seconds).sum()
     }
-
-    fn column(&self, f: impl Fn(&EpochRecord) -> Option<f64>) -> Vec<f64> {
-        self.epochs
-            .iter()
-            .map(|e| f(e).unwrap_or(f64::NAN))
-            .collect()
-    }
-
-    /// Loss and accuracy curves, train and validation.
-    pub fn curves(&self, title: &str) -> Result<Figure> {
-        let mut loss = vec![Series::per_epoch("train", &self.column(|e| Some(e.loss)))];
-        let mut acc = vec![Series::per_epoch(
-            "train",
-            &self.column(|e| Some(e.accuracy)),
-        )];
-        if self.epochs.iter().any(|e| e.val_loss.is_some()) {
-            loss.push(Series::per_epoch(
-                "validation",
-                &self.column(|e| e.val_loss),
-            ));
-            acc.push(Series::per_epoch(
-                "validation",
-                &self.column(|e| e.val_accuracy),
-            ));
-        }
-        learning_curves(title, &loss, &acc)
-    }
-
-    /// One row per epoch.
-    pub fn table(&self) -> Result<Table> {
-        let frame = DataFrame::new(
-            self.epochs.len(),
-            vec![
-                Column::new(
-                    "epoch".into(),
-                    self.epochs
-                        .iter()
-                        .map(|e| e.epoch as u64)
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new("loss".into(), self.column(|e| Some(e.loss))),
-                Column::new("accuracy".into(), self.column(|e| Some(e.accuracy))),
-                Column::new(
-                    "val_loss".into(),
-                    self.epochs.iter().map(|e| e.val_loss).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "val_accuracy".into(),
-                    self.epochs
-                        .iter()
-                        .map(|e| e.val_accuracy)
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new("learning_rate".into(), self.column(|e| Some(e.lr))),
-                Column::new("seconds".into(), self.column(|e| Some(e.seconds))),
-            ],
-        )?;
-        Ok(Table::new(frame))
-    }
 }
 
 /// The best value an epoch rule has seen and how many epochs ago (early stopping, learning-rate cuts).
@@ -388,7 +327,7 @@ pub fn fit(
         }
     };
     let mut order_rng = rng(config.seed);
-    let mut augment_rng = rng(config.seed ^ 0x5EED_A06E);
+    let mut augment_rng = rng(derive_seed(config.seed, SeedStream::Augmentation));
     let mut state = config.optimizer.start();
     let mut history = History::default();
     let (mut stopping, mut plateau) = (Watch::default(), Watch::default());

@@ -3,15 +3,15 @@
 //! Figures are emitted as `image/svg+xml`, not plotters' `text/html`-wrapped SVG, so that the
 //! HTML and PDF exports keep them.
 
+mod class_plots;
 mod images;
 mod plots;
+mod summaries;
 mod table;
 
+pub use class_plots::{class_distribution, confusion_heatmap, samples_per_class};
 pub use images::{encode_png_gray, image_grid};
-pub use plots::{
-    bar_chart, class_distribution, confusion_heatmap, learning_curves, line_chart,
-    samples_per_class, Series,
-};
+pub use plots::{bar_chart, learning_curves, line_chart, Series};
 pub use table::Table;
 
 use std::path::Path;

@@ -4,10 +4,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{image_grid, Figure};
-use crate::data::{ImageSet, CLASS_NAMES, N_CLASSES};
+use super::Figure;
 use crate::error::{Error, Result};
-use crate::eval::ConfusionMatrix;
 
 /// matplotlib's `tab10`, so charts look like the reports' figures.
 const PALETTE: [RGBColor; 10] = [
@@ -23,11 +21,11 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-fn color(i: usize) -> RGBColor {
+pub(super) fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn plot_err(e: impl std::fmt::Display) -> Error {
+pub(super) fn plot_err(e: impl std::fmt::Display) -> Error {
     Error::Plot(e.to_string())
 }
 
@@ -65,7 +63,7 @@ impl Series {
     }
 }
 
-fn padded(lo: f64, hi: f64) -> (f64, f64) {
+pub(super) fn padded(lo: f64, hi: f64) -> (f64, f64) {
     if !(lo.is_finite() && hi.is_finite()) {
         return (0.0, 1.0);
     }
@@ -76,7 +74,7 @@ fn padded(lo: f64, hi: f64) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-fn svg_figure(
+pub(super) fn svg_figure(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
 ) -> Result<Figure> {
@@ -90,7 +88,7 @@ fn svg_figure(
     Ok(Figure::from_svg(svg))
 }
 
-fn draw_lines(
+pub(super) fn draw_lines(
     area: &DrawingArea<SVGBackend, Shift>,
     title: &str,
     x_label: &str,
@@ -264,7 +262,7 @@ pub fn learning_curves(title: &str, loss: &[Series], accuracy: &[Series]) -> Res
 }
 
 /// Category positions 0..n on an f64 axis, labelled by name.
-fn category_formatter(labels: &[String]) -> impl Fn(&f64) -> String + '_ {
+pub(super) fn category_formatter(labels: &[String]) -> impl Fn(&f64) -> String + '_ {
     move |x: &f64| {
         let i = x.round();
         if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
@@ -390,148 +388,6 @@ pub fn bar_chart(
     })
 }
 
-/// One (or more) sample image per class, captioned with the class name.
-pub fn samples_per_class(set: &ImageSet, per_class: usize) -> Result<Figure> {
-    if per_class == 0 {
-        return Err(Error::invalid("per_class must be at least 1"));
-    }
-    let mut images = Vec::new();
-    let mut captions = Vec::new();
-    for (class, name) in CLASS_NAMES.iter().enumerate() {
-        let found: Vec<usize> = set
-            .labels
-            .iter()
-            .enumerate()
-            .filter(|(_, &l)| l as usize == class)
-            .map(|(i, _)| i)
-            .take(per_class)
-            .collect();
-        for i in found {
-            images.push(set.image(i)?);
-            captions.push(name.to_string());
-        }
-    }
-    image_grid(
-        "One sample per class",
-        &images,
-        &captions,
-        N_CLASSES.min(images.len()).max(1),
-        3,
-    )
-}
-
-/// Images per class in each named split (grouped bars).
-pub fn class_distribution(splits: &[(&str, &ImageSet)]) -> Result<Figure> {
-    if splits.is_empty() {
-        return Err(Error::invalid(
-            "class_distribution needs at least one split",
-        ));
-    }
-    let counts: Vec<[usize; N_CLASSES]> = splits.iter().map(|(_, s)| s.class_counts()).collect();
-    let top = counts.iter().flatten().copied().max().unwrap_or(1) as f64 * 1.12;
-    let names: Vec<String> = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
-    let width = 0.8 / splits.len() as f64;
-    svg_figure((900, 440), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption("Class distribution per split", ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5..(N_CLASSES as f64 - 0.5), 0.0..top)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 16))
-            .disable_x_mesh()
-            .x_labels(N_CLASSES)
-            .x_label_formatter(&category_formatter(&names))
-            .x_label_style(("sans-serif", 14))
-            .y_desc("images")
-            .draw()
-            .map_err(plot_err)?;
-        for (s, ((name, _), row)) in splits.iter().zip(&counts).enumerate() {
-            let c = color(s);
-            chart
-                .draw_series(row.iter().enumerate().map(|(class, &n)| {
-                    let x0 = class as f64 - 0.4 + s as f64 * width;
-                    Rectangle::new([(x0, 0.0), (x0 + width * 0.95, n as f64)], c.filled())
-                }))
-                .map_err(plot_err)?
-                .label(format!("{name} ({})", row.iter().sum::<usize>()))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
-        }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
-    })
-}
-
-/// The confusion matrix as a heatmap: true class down, predicted class across, counts in cells.
-pub fn confusion_heatmap(cm: &ConfusionMatrix, title: &str) -> Result<Figure> {
-    let k = cm.n_classes();
-    if k == 0 {
-        return Err(Error::invalid("the confusion matrix has no classes"));
-    }
-    let max = cm.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let names = cm.class_names.clone();
-    let kf = k as f64;
-    svg_figure((820, 720), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
-            .margin(14)
-            .x_label_area_size(70)
-            .y_label_area_size(100)
-            .build_cartesian_2d(-0.5..(kf - 0.5), (kf - 0.5)..-0.5)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 16))
-            .disable_mesh()
-            .x_labels(k)
-            .y_labels(k)
-            .x_label_formatter(&category_formatter(&names))
-            .y_label_formatter(&category_formatter(&names))
-            .x_label_style(("sans-serif", 14))
-            .y_label_style(("sans-serif", 14))
-            .x_desc("predicted")
-            .y_desc("true")
-            .draw()
-            .map_err(plot_err)?;
-        chart
-            .draw_series(cm.counts.indexed_iter().map(|((t, p), &n)| {
-                // White → blue, as matplotlib's Blues.
-                let s = (n as f64 / max).sqrt();
-                let fill = RGBColor(
-                    (247.0 - s * (247.0 - 8.0)) as u8,
-                    (251.0 - s * (251.0 - 48.0)) as u8,
-                    (255.0 - s * (255.0 - 107.0)) as u8,
-                );
-                let (x, y) = (p as f64, t as f64);
-                Rectangle::new([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)], fill.filled())
-            }))
-            .map_err(plot_err)?;
-        chart
-            .draw_series(cm.counts.indexed_iter().map(|((t, p), &n)| {
-                let dark = (n as f64 / max).sqrt() > 0.55;
-                let style = ("sans-serif", 15)
-                    .into_font()
-                    .color(if dark { &WHITE } else { &BLACK })
-                    .pos(Pos::new(HPos::Center, VPos::Center));
-                Text::new(n.to_string(), (p as f64, t as f64), style)
-            }))
-            .map_err(plot_err)?;
-        Ok(())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,15 +453,5 @@ mod tests {
             Series::new("report", at([0.884, 0.883, 0.880])),
         ];
         assert_eq!(corner(&dropout), "LowerLeft");
-    }
-
-    #[test]
-    fn heatmap_shows_counts_and_class_names() {
-        let truth = array![0u8, 1, 2, 2];
-        let pred = array![0u8, 2, 2, 2];
-        let cm = ConfusionMatrix::fashion(&pred, &truth).expect("cm");
-        let fig = confusion_heatmap(&cm, "test").expect("heatmap");
-        assert!(fig.svg().contains("Pullover") && fig.svg().contains("Ankle boot"));
-        assert!(fig.svg().contains(">\n2\n</text>"), "the count 2 is drawn");
     }
 }

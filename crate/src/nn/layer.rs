@@ -1,0 +1,58 @@
+//! The layer trait of the network engine and the trainable parameter. Activations flow as
+//! `Array2<f32>`: one row per sample, the sample's values flattened (images as height × width ×
+//! channels, "NHWC", Keras' `channels_last`), so Flatten costs nothing and every layer's heavy
+//! work is a matrix product.
+
+use ndarray::Array2;
+
+/// A trainable tensor and its gradient (same shape). `decay` marks weights that an L2 penalty
+/// applies to (not biases, as in scikit-learn and Keras' kernel_regularizer).
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub value: Array2<f32>,
+    pub grad: Array2<f32>,
+    pub decay: bool,
+}
+
+impl Param {
+    pub fn new(value: Array2<f32>, decay: bool) -> Self {
+        let grad = Array2::zeros(value.raw_dim());
+        Self { value, grad, decay }
+    }
+}
+
+/// One layer. `forward` is the training pass (dropout masks, batch statistics) and keeps what
+/// `backward` needs; `infer` is the prediction pass and keeps nothing.
+pub trait Layer: Send + Sync + std::fmt::Debug {
+    /// Keras' class name, for the summary.
+    fn kind(&self) -> String;
+    /// Output shape of one sample.
+    fn output_shape(&self) -> Vec<usize>;
+    fn forward(&mut self, x: &Array2<f32>) -> Array2<f32>;
+    fn infer(&self, x: &Array2<f32>) -> Array2<f32>;
+    /// Takes ∂loss/∂output, fills the parameters' gradients, returns ∂loss/∂input.
+    fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32>;
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+    /// Values that are saved but not trained (batch-norm moving statistics).
+    fn buffers(&self) -> Vec<&Array2<f32>> {
+        Vec::new()
+    }
+    fn buffers_mut(&mut self) -> Vec<&mut Array2<f32>> {
+        Vec::new()
+    }
+    fn non_trainable(&self) -> usize {
+        self.buffers().iter().map(|b| b.len()).sum()
+    }
+    fn clone_box(&self) -> Box<dyn Layer>;
+}
+
+impl Clone for Box<dyn Layer> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
