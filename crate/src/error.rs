@@ -62,11 +62,23 @@ pub enum Error {
         label: u8,
     },
 
-    #[error("{0}")]
-    Mismatch(String),
+    /// Two sizes that must agree do not: rows and labels, features a model was fitted on and
+    /// features it is given, and the like.
+    #[error("{what}: expected {expected}, found {found}. {hint}")]
+    ShapeMismatch {
+        what: String,
+        expected: usize,
+        found: usize,
+        hint: String,
+    },
 
-    #[error("invalid parameter: {0}")]
-    InvalidParameter(String),
+    /// A setting outside its allowed range; `param` names it as the builder method does.
+    #[error("invalid parameter `{param}`: {reason}")]
+    InvalidParameter { param: &'static str, reason: String },
+
+    /// Data a model or function cannot work with (empty, NaN, one class, an index out of range).
+    #[error("{0}")]
+    InvalidInput(String),
 
     #[error("CSV {path}: {detail}")]
     Csv { path: PathBuf, detail: String },
@@ -74,8 +86,33 @@ pub enum Error {
     #[error("table error: {0}")]
     Table(#[from] polars::error::PolarsError),
 
-    #[error("model error: {0}")]
-    Model(String),
+    /// A user's picture that cannot be read or converted.
+    #[error("picture {path}: {reason}")]
+    Picture { path: PathBuf, reason: String },
+
+    /// A file that is not a fashion-lab model, or a model that cannot be encoded.
+    #[error("model file {path}: {reason}")]
+    ModelFile { path: PathBuf, reason: String },
+
+    /// An error raised while building or running layer `layer` (1-based) of a model.
+    #[error("layer {layer} ({kind}): {source}")]
+    InLayer {
+        layer: usize,
+        kind: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A model without class probabilities was asked for them.
+    #[error("{model} gives no class probabilities; use predict for its classes")]
+    NoProbabilities { model: String },
+
+    /// A library model (linfa, smartcore) failed to fit or predict.
+    #[error("{model} failed: {reason}")]
+    Library { model: String, reason: String },
+
+    #[error("linfa: {0}")]
+    Linfa(#[from] linfa::Error),
 
     #[error("plot error: {0}")]
     Plot(String),
@@ -103,7 +140,41 @@ impl Error {
         }
     }
 
+    /// Data the call cannot work with.
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
-        Error::InvalidParameter(msg.into())
+        Error::InvalidInput(msg.into())
+    }
+
+    /// A setting out of range.
+    pub(crate) fn param(param: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidParameter {
+            param,
+            reason: reason.into(),
+        }
+    }
+
+    /// Two sizes that must agree.
+    pub(crate) fn shape(
+        what: impl Into<String>,
+        expected: usize,
+        found: usize,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::ShapeMismatch {
+            what: what.into(),
+            expected,
+            found,
+            hint: hint.into(),
+        }
+    }
+
+    /// The one check of "one label per row" every labelled set goes through.
+    pub(crate) fn rows_and_labels(rows: usize, labels: usize) -> Self {
+        Error::shape(
+            format!("labels for {rows} rows"),
+            rows,
+            labels,
+            "Give one label per row (build the set with LabelledSet::new or a scaler's labelled(&images))",
+        )
     }
 }

@@ -1,6 +1,10 @@
 //! fashion-lab: five Fashion-MNIST coursework reports reproduced in Rust.
 //!
-//! The modules follow the pipeline: [`data`] → [`prep`] → models → training → [`eval`] → [`viz`].
+//! The modules follow the pipeline: [`data`] → [`prep`] → [`nn`] → [`models`] / [`train`] →
+//! [`eval`] → [`viz`], with [`base`] (argmax, seeded streams, accuracy, the params guard) at the
+//! bottom; a module imports only modules before it (`tests/layering.rs` checks). Every fit takes
+//! a [`LabelledSet`]; every fitted model is a [`Classifier`]; every params type has linfa's
+//! `check()` ([`ParamGuard`]).
 //! Everything random takes a seed; every fallible call returns [`error::Result`] with an [`Error`] that
 //! says what to do next, so a mistake in a notebook cell never kills the kernel.
 
@@ -21,13 +25,19 @@ pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
 // `use fashion_lab::*` would shadow std's two-argument `Result`.
 pub use error::Error;
 pub use eval::{accuracy, Comparison, ConfusionMatrix};
-pub use models::NearestCentroid;
+pub use models::{ClassicalModel, Classifier, KnnClassifier, LogisticClassifier, NearestCentroid};
 pub use nn::{Activation, Initializer, Model, Padding, Sequential};
-pub use prep::{one_hot, scale_255, Augmentation, MinMaxScaler, StandardScaler};
+pub use prep::{
+    one_hot, scale_255, Augmentation, LabelledSet, MinMaxScaler, Preprocessing, Scale255, Scaler,
+    StandardScaler,
+};
 pub use train::{
     fit, side_by_side, EarlyStopping, History, Optimizer, ReduceLrOnPlateau, TrainConfig,
 };
 pub use viz::{Figure, Series, Table};
+
+/// linfa's guard: `params.check()` on every params type of the crate.
+pub use linfa::ParamGuard;
 
 /// Re-exported so notebooks can name the types they keep across cells.
 pub use ndarray::{self, Array1, Array2};

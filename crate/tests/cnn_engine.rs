@@ -4,7 +4,10 @@
 use fashion_lab::nn::{softmax_cross_entropy, Activation, Initializer, Padding, Sequential};
 use fashion_lab::prep::picture::fashion_mnist_to_picture;
 use fashion_lab::train::{fit, Optimizer, TrainConfig};
-use fashion_lab::{accuracy, scale_255, Array1, Array2, Augmentation, FashionMnist, Model};
+use fashion_lab::{
+    Array1, Array2, Augmentation, Classifier, Error, FashionMnist, MinMaxScaler, Model,
+    Preprocessing, Scale255, Scaler,
+};
 
 /// Training-mode loss of a copy of the model: every evaluation starts from the same dropout
 /// random state, so each sees the same mask, and batch norm uses the batch's statistics.
@@ -196,7 +199,11 @@ fn cnn_learns_real_images_saves_loads_and_classifies_pictures() {
     let data = FashionMnist::load().expect("load");
     let train = data.train.stratified_subset(6_000, 0).expect("subset");
     let test = data.test.stratified_subset(1_000, 0).expect("subset");
-    let (x, xt) = (scale_255(&train), scale_255(&test));
+    let (train_set, test_set) = (
+        Scale255.labelled(&train).expect("scale"),
+        Scale255.labelled(&test).expect("scale"),
+    );
+    let xt = test_set.features();
     let config = TrainConfig::default()
         .epochs(3)
         .batch_size(64)
@@ -205,18 +212,14 @@ fn cnn_learns_real_images_saves_loads_and_classifies_pictures() {
         .verbose(false);
     let run = |config: &TrainConfig, rows: usize| {
         let mut model = small_cnn().build(1).expect("build");
-        let history = fit(
-            &mut model,
-            &x.slice(ndarray::s![..rows, ..]).to_owned(),
-            &train.labels.slice(ndarray::s![..rows]).to_owned(),
-            None,
-            config,
-        )
-        .expect("fit");
+        let first = train_set
+            .select(&(0..rows).collect::<Vec<_>>())
+            .expect("rows");
+        let history = fit(&mut model, &first, None, config).expect("fit");
         (model, history)
     };
-    let (model, _) = run(&config, x.nrows());
-    let acc = accuracy(&model.predict(&xt).expect("predict"), &test.labels).expect("acc");
+    let (model, _) = run(&config, train_set.len());
+    let acc = model.score(&test_set).expect("acc");
     assert!(
         acc > 0.80,
         "small CNN test accuracy {acc} after 3 epochs on 6k"
@@ -240,18 +243,21 @@ fn cnn_learns_real_images_saves_loads_and_classifies_pictures() {
     model.save(&file).expect("save");
     let loaded = Model::load(&file).expect("load");
     assert_eq!(
-        loaded.predict_proba(&xt).expect("proba"),
-        model.predict_proba(&xt).expect("proba")
+        loaded.predict_proba(xt).expect("proba"),
+        model.predict_proba(xt).expect("proba")
     );
+    // The file records how pixels became the inputs (fit took it from the training set).
+    assert_eq!(loaded.preprocessing, Some(Preprocessing::Divide255));
     std::fs::write(dir.join("not-a-model.safetensors"), b"hello").expect("write");
     let err = Model::load(dir.join("not-a-model.safetensors")).expect_err("garbage");
     assert!(
-        err.to_string().contains("not a fashion-lab model file"),
+        matches!(&err, Error::ModelFile { .. })
+            && err.to_string().contains("not a fashion-lab model file"),
         "{err}"
     );
 
     // A test image as a user's photo: 200×200, dark on light, off-centre on a larger canvas.
-    let raw = model.predict(&xt).expect("predict");
+    let raw = model.predict(xt).expect("predict");
     let mut same = 0;
     let n = 40;
     for i in 0..n {
@@ -276,6 +282,40 @@ fn cnn_learns_real_images_saves_loads_and_classifies_pictures() {
     let err = model
         .classify_image(dir.join("broken.png"))
         .expect_err("broken");
-    assert!(err.to_string().contains("PNG or JPEG"), "{err}");
+    assert!(
+        matches!(&err, Error::Picture { path, .. } if path.ends_with("broken.png"))
+            && err.to_string().contains("PNG or JPEG"),
+        "{err}"
+    );
+
+    // A model trained on min-max [-1, 1] inputs gets a picture scaled the same way.
+    let minmax = MinMaxScaler::new(-1.0, 1.0)
+        .fit(&train.pixels_f32())
+        .expect("fit scaler");
+    let mut scaled_model = model.clone();
+    scaled_model.preprocessing = Some(minmax.preprocessing());
+    let photo = dir.join("photo-0.png");
+    let seen = scaled_model.classify_image(&photo).expect("classify");
+    let pixels = Array2::from_shape_fn((1, 784), |(_, j)| f32::from(seen.input[j]));
+    let expected = scaled_model
+        .predict_proba(&minmax.transform(&pixels).expect("scale"))
+        .expect("proba");
+    assert_eq!(seen.probabilities, expected.row(0).to_vec());
+    let unscaled = Scale255.transform(&pixels).expect("scale");
+    assert_ne!(
+        seen.probabilities,
+        scaled_model
+            .predict_proba(&unscaled)
+            .expect("proba")
+            .row(0)
+            .to_vec(),
+        "min-max and /255 inputs differ"
+    );
+    // A model that does not record its scaling says so instead of guessing.
+    scaled_model.preprocessing = None;
+    assert!(matches!(
+        scaled_model.classify_image(&photo),
+        Err(Error::InvalidInput(_))
+    ));
     std::fs::remove_dir_all(&dir).ok();
 }

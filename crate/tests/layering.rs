@@ -20,6 +20,9 @@ const RANKS: &[(&str, u8)] = &[
     ("viz", 7),
 ];
 
+/// Macros exported at the crate root (`crate::name!`), and the module that defines each.
+const ROOT_MACROS: &[(&str, &str)] = &[("param_guard", "base")];
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("src is readable") {
         let path = entry.expect("directory entry").path();
@@ -85,7 +88,10 @@ fn violations(src: &Path) -> Vec<String> {
         };
         let text = std::fs::read_to_string(&file).expect("source is readable");
         for (line_no, line) in code_lines(&text) {
-            for used in named_modules(&line) {
+            for mut used in named_modules(&line) {
+                if let Some((_, home)) = ROOT_MACROS.iter().find(|(name, _)| *name == used) {
+                    used = home.to_string();
+                }
                 if used == module {
                     continue;
                 }

@@ -5,7 +5,7 @@ use fashion_lab::nn::{softmax_cross_entropy, Activation, Initializer, Sequential
 use fashion_lab::train::{
     fit, side_by_side, EarlyStopping, Optimizer, ReduceLrOnPlateau, TrainConfig,
 };
-use fashion_lab::{accuracy, scale_255, Array1, Array2, FashionMnist};
+use fashion_lab::{Array1, Array2, Classifier, Error, FashionMnist, LabelledSet, Scale255, Scaler};
 
 /// Loss of the model on a fixed batch, in f64 for the finite differences.
 fn batch_loss(model: &mut fashion_lab::Model, x: &Array2<f32>, y: &Array1<u8>) -> f64 {
@@ -64,7 +64,10 @@ fn mlp_learns_real_images_and_same_seed_gives_same_numbers() {
     let data = FashionMnist::load().expect("load");
     let train = data.train.stratified_subset(6_000, 0).expect("subset");
     let test = data.test.stratified_subset(1_000, 0).expect("subset");
-    let (x, xt) = (scale_255(&train), scale_255(&test));
+    let (train, test) = (
+        Scale255.labelled(&train).expect("scale"),
+        Scale255.labelled(&test).expect("scale"),
+    );
     let spec = Sequential::mlp(784, &[128, 64], Activation::Relu, 0.1, 10);
     let config = TrainConfig::default()
         .epochs(4)
@@ -73,15 +76,8 @@ fn mlp_learns_real_images_and_same_seed_gives_same_numbers() {
         .verbose(false);
     let run = || {
         let mut model = spec.build(1).expect("build");
-        let history = fit(
-            &mut model,
-            &x,
-            &train.labels,
-            Some((&xt, &test.labels)),
-            &config,
-        )
-        .expect("fit");
-        let acc = accuracy(&model.predict(&xt).expect("predict"), &test.labels).expect("acc");
+        let history = fit(&mut model, &train, Some(&test), &config).expect("fit");
+        let acc = model.score(&test).expect("acc");
         (history, acc)
     };
     let (h1, acc1) = run();
@@ -105,7 +101,7 @@ fn mlp_learns_real_images_and_same_seed_gives_same_numbers() {
 fn diverging_run_finishes_with_nan_and_chance_accuracy() {
     let data = FashionMnist::load().expect("load");
     let train = data.train.stratified_subset(2_000, 0).expect("subset");
-    let x = scale_255(&train);
+    let train = Scale255.labelled(&train).expect("scale");
     let mut model = Sequential::mlp(784, &[64], Activation::Relu, 0.0, 10)
         .build(0)
         .expect("build");
@@ -113,9 +109,8 @@ fn diverging_run_finishes_with_nan_and_chance_accuracy() {
         .epochs(3)
         .optimizer(Optimizer::adam().with_lr(5.0))
         .verbose(false);
-    let history =
-        fit(&mut model, &x, &train.labels, None, &config).expect("a diverging run is not an error");
-    let acc = accuracy(&model.predict(&x).expect("predict"), &train.labels).expect("acc");
+    let history = fit(&mut model, &train, None, &config).expect("a diverging run is not an error");
+    let acc = model.score(&train).expect("acc");
     assert_eq!(history.epochs.len(), 3);
     assert!(acc < 0.3, "lr 5 must not learn, got {acc}");
 }
@@ -125,8 +120,11 @@ fn bad_hyperparameters_are_errors() {
     let mut model = Sequential::mlp(4, &[3], Activation::Relu, 0.0, 2)
         .build(0)
         .expect("build");
-    let x = Array2::<f32>::zeros((4, 4));
-    let y = Array1::from(vec![0u8, 1, 0, 1]);
+    let set = LabelledSet::new(
+        Array2::<f32>::zeros((4, 4)),
+        Array1::from(vec![0u8, 1, 0, 1]),
+    )
+    .expect("set");
     for config in [
         TrainConfig::default().epochs(0),
         TrainConfig::default().batch_size(0),
@@ -135,21 +133,36 @@ fn bad_hyperparameters_are_errors() {
         TrainConfig::default().reduce_lr_on_plateau(ReduceLrOnPlateau::val_loss(0.5, 2)),
     ] {
         assert!(
-            fit(&mut model, &x, &y, None, &config.verbose(false)).is_err(),
+            fit(&mut model, &set, None, &config.verbose(false)).is_err(),
             "{config:?}"
         );
     }
     assert!(Sequential::mlp(4, &[3], Activation::Relu, 1.5, 2)
         .build(0)
         .is_err());
-    assert!(fit(
-        &mut model,
-        &Array2::zeros((4, 5)),
-        &y,
-        None,
-        &TrainConfig::default()
-    )
-    .is_err());
+    let wide = LabelledSet::new(Array2::zeros((4, 5)), set.labels().clone()).expect("set");
+    assert!(matches!(
+        fit(&mut model, &wide, None, &TrainConfig::default()),
+        Err(Error::ShapeMismatch {
+            expected: 4,
+            found: 5,
+            ..
+        })
+    ));
+    assert!(matches!(
+        LabelledSet::new(Array2::zeros((3, 4)), set.labels().clone()),
+        Err(Error::ShapeMismatch {
+            expected: 3,
+            found: 4,
+            ..
+        })
+    ));
+    let mut nan = Array2::<f32>::zeros((4, 4));
+    nan[[2, 1]] = f32::NAN;
+    assert!(matches!(
+        LabelledSet::new(nan, set.labels().clone()),
+        Err(Error::InvalidInput(_))
+    ));
 }
 
 #[test]
@@ -169,7 +182,7 @@ fn summary_counts_match_keras() {
 fn trainings_side_by_side_give_the_serial_numbers_and_pass_errors_on() {
     let data = FashionMnist::load().expect("load");
     let train = data.train.stratified_subset(3_000, 1).expect("subset");
-    let x = scale_255(&train);
+    let train = Scale255.labelled(&train).expect("scale");
     let widths = [32usize, 64, 16];
     let train_one = |&width: &usize| -> fashion_lab::error::Result<(Vec<f64>, f64)> {
         let mut model = Sequential::mlp(784, &[width], Activation::Relu, 0.0, 10).build(3)?;
@@ -178,8 +191,8 @@ fn trainings_side_by_side_give_the_serial_numbers_and_pass_errors_on() {
             .batch_size(64)
             .seed(5)
             .verbose(false);
-        let history = fit(&mut model, &x, &train.labels, None, &config)?;
-        let acc = accuracy(&model.predict(&x)?, &train.labels)?;
+        let history = fit(&mut model, &train, None, &config)?;
+        let acc = model.score(&train)?;
         Ok((history.epochs.iter().map(|e| e.loss).collect(), acc))
     };
     let serial: Vec<(Vec<f64>, f64)> = widths
@@ -195,16 +208,19 @@ fn trainings_side_by_side_give_the_serial_numbers_and_pass_errors_on() {
 }
 
 /// Seeded stratified subsets of real images, pixels / 255: 2,000 for training, 1,000 to validate.
-fn small_split(seed: u64) -> (Array2<f32>, Array1<u8>, Array2<f32>, Array1<u8>) {
+fn small_split(seed: u64) -> (LabelledSet, LabelledSet) {
     let data = FashionMnist::load().expect("load");
     let train = data.train.stratified_subset(2_000, seed).expect("subset");
     let val = data.test.stratified_subset(1_000, seed).expect("subset");
-    (scale_255(&train), train.labels, scale_255(&val), val.labels)
+    (
+        Scale255.labelled(&train).expect("scale"),
+        Scale255.labelled(&val).expect("scale"),
+    )
 }
 
 #[test]
 fn learning_rate_drops_exactly_when_validation_loss_stalls() {
-    let (x, y, xv, yv) = small_split(2);
+    let (train, val) = small_split(2);
     let mut model = Sequential::mlp(784, &[128], Activation::Relu, 0.0, 10)
         .build(2)
         .expect("build");
@@ -215,7 +231,7 @@ fn learning_rate_drops_exactly_when_validation_loss_stalls() {
         .optimizer(Optimizer::adam().with_lr(0.01))
         .reduce_lr_on_plateau(rule)
         .verbose(false);
-    let history = fit(&mut model, &x, &y, Some((&xv, &yv)), &config).expect("fit");
+    let history = fit(&mut model, &train, Some(&val), &config).expect("fit");
     // Keras' rule replayed on the recorded validation losses.
     let (mut best, mut wait, mut lr) = (f64::INFINITY, 0, 0.01f64);
     let mut expected = Vec::new();
@@ -245,14 +261,22 @@ fn learning_rate_drops_exactly_when_validation_loss_stalls() {
     let bad = TrainConfig::default()
         .reduce_lr_on_plateau(ReduceLrOnPlateau::val_loss(1.5, 2))
         .verbose(false);
-    let err =
-        fit(&mut model, &x, &y, Some((&xv, &yv)), &bad).expect_err("factor 1.5 is not a reduction");
-    assert!(err.to_string().contains("factor"), "{err}");
+    let err = fit(&mut model, &train, Some(&val), &bad).expect_err("factor 1.5 is not a reduction");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidParameter {
+                param: "factor",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn best_validation_epoch_is_the_one_kept() {
-    let (x, y, xv, yv) = small_split(3);
+    let (train, val) = small_split(3);
     let mut model = Sequential::mlp(784, &[64], Activation::Relu, 0.0, 10)
         .build(3)
         .expect("build");
@@ -263,7 +287,7 @@ fn best_validation_epoch_is_the_one_kept() {
         .optimizer(Optimizer::sgd().with_lr(0.3))
         .early_stopping(EarlyStopping::best_val_accuracy_epoch())
         .verbose(false);
-    let history = fit(&mut model, &x, &y, Some((&xv, &yv)), &config).expect("fit");
+    let history = fit(&mut model, &train, Some(&val), &config).expect("fit");
     assert_eq!(history.epochs.len(), 11, "it never stops early");
     let accs: Vec<f64> = history
         .epochs
@@ -278,7 +302,7 @@ fn best_validation_epoch_is_the_one_kept() {
         Some(best),
         "kept() is the best epoch's record"
     );
-    let (_, kept) = model.evaluate(&xv, &yv).expect("evaluate");
+    let (_, kept) = model.evaluate(&val).expect("evaluate");
     assert!((kept - best).abs() < 1e-12, "kept {kept}, best {best}");
     // Only a run that peaks before its last epoch shows that weights were put back.
     assert!(

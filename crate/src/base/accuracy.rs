@@ -6,9 +6,12 @@ use crate::error::{Error, Result};
 
 pub(crate) fn check_same_len(predicted: usize, truth: usize) -> Result<()> {
     if predicted != truth {
-        return Err(Error::Mismatch(format!(
-            "{predicted} predictions for {truth} true labels; predict on the same set you score"
-        )));
+        return Err(Error::shape(
+            "predictions for the true labels",
+            truth,
+            predicted,
+            "Predict on the same set you score",
+        ));
     }
     if truth == 0 {
         return Err(Error::invalid("cannot score an empty set"));

@@ -3,8 +3,10 @@
 
 pub mod accuracy;
 pub mod argmax;
+pub mod params;
 pub mod seed;
 
 pub use accuracy::accuracy;
 pub use argmax::{argmax_rows, first_max_index};
+pub use params::Checked;
 pub use seed::{derive_seed, permutation, rng, SeedStream};

@@ -11,7 +11,7 @@ use fashion_lab::error::Result;
 use fashion_lab::models::{KnnClassifier, KnnWeights};
 use fashion_lab::nn::{softmax_cross_entropy, Activation, Padding, Sequential};
 use fashion_lab::train::{fit, Optimizer, TrainConfig};
-use fashion_lab::{accuracy, scale_255, FashionMnist};
+use fashion_lab::{accuracy, scale_255, Classifier, FashionMnist, Scale255, Scaler};
 
 const WORKLOADS: &[(&str, &str)] = &[
     (
@@ -50,32 +50,35 @@ fn knn_full() -> Result<(f64, f64)> {
 
 fn mlp_epoch() -> Result<(f64, f64)> {
     let data = FashionMnist::load()?;
-    let (x, x_test) = (scale_255(&data.train), scale_255(&data.test));
+    let (train, test) = (
+        Scale255.labelled(&data.train)?,
+        Scale255.labelled(&data.test)?,
+    );
     let mut model = Sequential::mlp(784, &[256, 128, 64], Activation::Relu, 0.0, 10).build(0)?;
     let config = TrainConfig::default()
         .batch_size(128)
         .optimizer(Optimizer::adam())
         .epochs(5)
         .verbose(true);
-    let history = fit(&mut model, &x, &data.train.labels, None, &config)?;
+    let history = fit(&mut model, &train, None, &config)?;
     let mut per_epoch: Vec<f64> = history.epochs.iter().map(|e| e.seconds).collect();
     per_epoch.sort_by(f64::total_cmp);
-    let acc = accuracy(&model.predict(&x_test)?, &data.test.labels)?;
+    let acc = model.score(&test)?;
     Ok((per_epoch[per_epoch.len() / 2], acc))
 }
 
 fn cnn_epoch() -> Result<(f64, f64)> {
     let data = FashionMnist::load()?;
     let train = data.train.select(&(0..54_000).collect::<Vec<_>>())?;
-    let (x, x_test) = (scale_255(&train), scale_255(&data.test));
+    let (train, test) = (Scale255.labelled(&train)?, Scale255.labelled(&data.test)?);
     let mut model = report_001_cnn()?;
     let config = TrainConfig::default()
         .batch_size(128)
         .optimizer(Optimizer::adam())
         .epochs(1)
         .verbose(true);
-    let history = fit(&mut model, &x, &train.labels, None, &config)?;
-    let acc = accuracy(&model.predict(&x_test)?, &data.test.labels)?;
+    let history = fit(&mut model, &train, None, &config)?;
+    let acc = model.score(&test)?;
     Ok((history.seconds(), acc))
 }
 
@@ -98,7 +101,7 @@ fn cnn_profile() -> Result<(f64, f64)> {
         let mut h = xb;
         for (i, layer) in model.layers.iter_mut().enumerate() {
             let t = Instant::now();
-            h = layer.forward(&h, true);
+            h = layer.forward(&h);
             fwd[i] += t.elapsed().as_secs_f64();
         }
         let t = Instant::now();
@@ -149,11 +152,14 @@ fn report_001_cnn() -> Result<fashion_lab::Model> {
 
 fn logistic() -> Result<(f64, f64)> {
     let data = FashionMnist::load()?;
-    let (x, x_test) = (scale_255(&data.train), scale_255(&data.test));
+    let (train, test) = (
+        Scale255.labelled(&data.train)?,
+        Scale255.labelled(&data.test)?,
+    );
     let model = fashion_lab::models::LogisticClassifier::params()
         .max_iterations(100)
-        .fit(&x, &data.train.labels)?;
-    let acc = accuracy(&model.predict(&x_test)?, &data.test.labels)?;
+        .fit(&train)?;
+    let acc = model.score(&test)?;
     Ok((model.fit_seconds, acc))
 }
 

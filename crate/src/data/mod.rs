@@ -48,20 +48,18 @@ impl ImageSet {
     /// Builds a set, checking that images and labels agree.
     pub fn new(images: Array2<u8>, labels: Array1<u8>) -> Result<Self> {
         if images.nrows() != labels.len() {
-            return Err(Error::Mismatch(format!(
-                "{} images but {} labels",
-                images.nrows(),
-                labels.len()
-            )));
+            return Err(Error::rows_and_labels(images.nrows(), labels.len()));
         }
         if images.ncols() != IMAGE_PIXELS {
-            return Err(Error::Mismatch(format!(
-                "images have {} pixels each, expected {IMAGE_PIXELS} (28×28)",
-                images.ncols()
-            )));
+            return Err(Error::shape(
+                "pixels per image",
+                IMAGE_PIXELS,
+                images.ncols(),
+                "Fashion-MNIST images are 28×28 = 784 pixels, one row each",
+            ));
         }
         if let Some(&bad) = labels.iter().find(|&&l| l as usize >= N_CLASSES) {
-            return Err(Error::Mismatch(format!("label {bad} is outside 0..=9")));
+            return Err(Error::invalid(format!("label {bad} is outside 0..=9")));
         }
         Ok(Self { images, labels })
     }
@@ -268,20 +266,24 @@ impl FashionMnistLoader {
         let labels = idx::parse_labels(&lbytes, &lpath)?;
         self.verify(&lpath, labels_name, &lbytes)?;
         if self.verify_checksums && images.nrows() != expected_count {
-            return Err(Error::Mismatch(format!(
-                "{} holds {} images, expected {expected_count}",
-                ipath.display(),
-                images.nrows()
-            )));
+            return Err(Error::shape(
+                format!("images in {}", ipath.display()),
+                expected_count,
+                images.nrows(),
+                "Delete the file and run `make data` again",
+            ));
         }
         if images.nrows() != labels.len() {
-            return Err(Error::Mismatch(format!(
-                "{} holds {} images but {} holds {} labels; the two files must come from the same release",
-                ipath.display(),
+            return Err(Error::shape(
+                format!(
+                    "labels in {} for the images in {}",
+                    lpath.display(),
+                    ipath.display()
+                ),
                 images.nrows(),
-                lpath.display(),
-                labels.len()
-            )));
+                labels.len(),
+                "The two files must come from the same release: run `make data` again",
+            ));
         }
         ImageSet::new(images, labels)
     }

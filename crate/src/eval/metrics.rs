@@ -16,11 +16,12 @@ use crate::base::accuracy::check_same_len;
 /// `argmax`). For single-label one-hot targets this is [`accuracy`] of the argmax predictions.
 pub fn categorical_accuracy(one_hot_truth: &Array2<f32>, outputs: &Array2<f32>) -> Result<f64> {
     if one_hot_truth.dim() != outputs.dim() {
-        return Err(Error::Mismatch(format!(
-            "one-hot targets are {:?} but the outputs are {:?}; pass one row of class scores per target row",
-            one_hot_truth.dim(),
-            outputs.dim()
-        )));
+        return Err(Error::shape(
+            "values of the outputs (rows × classes) for the one-hot targets",
+            one_hot_truth.len(),
+            outputs.len(),
+            "Pass one row of class scores per target row",
+        ));
     }
     check_same_len(outputs.nrows(), one_hot_truth.nrows())?;
     let hits = one_hot_truth

@@ -2,11 +2,16 @@
 
 use std::time::Instant;
 
-use linfa::prelude::*;
+use linfa::traits::Fit;
+use linfa::DatasetBase;
 use linfa_logistic::{MultiFittedLogisticRegression, MultiLogisticRegression};
 use ndarray::{Array1, Array2};
 
+use super::Classifier;
+use crate::base::first_max_index;
 use crate::error::{Error, Result};
+use crate::prep::LabelledSet;
+use linfa::ParamGuard;
 
 /// Settings of [`LogisticClassifier`]; defaults as scikit-learn's `LogisticRegression()`:
 /// L2 penalty with C = 1 (`alpha` = 1/C on the summed loss), an intercept, 100 L-BFGS iterations.
@@ -46,29 +51,36 @@ impl LogisticParams {
         self
     }
 
-    /// Fits on rows of features (e.g. pixels/255) and their labels 0..=9.
-    pub fn fit(&self, x: &Array2<f32>, labels: &Array1<u8>) -> Result<LogisticClassifier> {
-        if x.nrows() != labels.len() || x.nrows() == 0 {
-            return Err(Error::Mismatch(format!(
-                "{} training rows and {} labels",
-                x.nrows(),
-                labels.len()
-            )));
-        }
+    fn rules(&self) -> Result<()> {
         if self.max_iterations == 0 {
-            return Err(Error::invalid("max_iterations must be at least 1"));
-        }
-        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
-            return Err(Error::invalid(format!(
-                "alpha must be finite and ≥ 0, got {}",
-                self.alpha
-            )));
-        }
-        if x.iter().any(|v| !v.is_finite()) {
-            return Err(Error::invalid(
-                "the features contain NaN or infinity; scale the pixels first (e.g. scale_255)",
+            return Err(Error::param(
+                "max_iterations",
+                "at least 1 iteration is needed",
             ));
         }
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return Err(Error::param(
+                "alpha",
+                format!("alpha must be finite and ≥ 0, got {}", self.alpha),
+            ));
+        }
+        if !(self.gradient_tolerance.is_finite() && self.gradient_tolerance > 0.0) {
+            return Err(Error::param(
+                "gradient_tolerance",
+                format!(
+                    "the tolerance must be a positive number, got {}",
+                    self.gradient_tolerance
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fits on a labelled set (features e.g. pixels/255, labels 0..=9).
+    pub fn fit(&self, set: &LabelledSet) -> Result<LogisticClassifier> {
+        self.check_ref()?;
+        super::check_training(set, "logistic regression")?;
+        let (x, labels) = (set.features(), set.labels());
         let n_classes = labels
             .iter()
             .collect::<std::collections::BTreeSet<_>>()
@@ -87,7 +99,10 @@ impl LogisticParams {
             .alpha(f64::from(self.alpha))
             .gradient_tolerance(f64::from(self.gradient_tolerance))
             .fit(&dataset)
-            .map_err(|e| Error::Model(format!("logistic regression failed: {e}")))?;
+            .map_err(|e| Error::Library {
+                model: "logistic regression (linfa-logistic)".into(),
+                reason: e.to_string(),
+            })?;
         Ok(LogisticClassifier {
             n_features: x.ncols(),
             fitted,
@@ -108,41 +123,43 @@ pub struct LogisticClassifier {
     pub fit_seconds: f64,
 }
 
-impl LogisticClassifier {
-    /// Settings with scikit-learn's defaults; `.fit(&x, &labels)` trains.
-    pub fn params() -> LogisticParams {
-        LogisticParams::default()
+crate::param_guard!(LogisticParams);
+
+impl Classifier for LogisticClassifier {
+    fn name(&self) -> String {
+        "logistic regression".into()
     }
 
-    fn check(&self, x: &Array2<f32>) -> Result<()> {
-        if x.ncols() != self.n_features {
-            return Err(Error::Mismatch(format!(
-                "the model was fitted on {} features, these rows have {}",
-                self.n_features,
-                x.ncols()
-            )));
-        }
-        Ok(())
+    fn n_features(&self) -> usize {
+        self.n_features
     }
 
-    /// The most probable class of each row.
-    pub fn predict(&self, x: &Array2<f32>) -> Result<Array1<u8>> {
-        let proba = self.predict_proba(x)?;
+    fn predict_rows(&self, x: &Array2<f32>) -> Result<Array1<u8>> {
+        let proba = self.probabilities(x);
         let classes = self.fitted.classes();
         Ok(proba
             .rows()
             .into_iter()
-            .map(|row| classes[crate::base::first_max_index(row.iter().copied())])
+            .map(|row| classes[first_max_index(row.iter().copied())])
             .collect())
     }
 
-    /// Class probabilities, one column per class seen in training (in label order).
-    pub fn predict_proba(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
-        self.check(x)?;
-        Ok(self
-            .fitted
+    /// One column per class seen in training, in label order ([`LogisticClassifier::classes`]).
+    fn proba_rows(&self, x: &Array2<f32>) -> Option<Result<Array2<f32>>> {
+        Some(Ok(self.probabilities(x)))
+    }
+}
+
+impl LogisticClassifier {
+    fn probabilities(&self, x: &Array2<f32>) -> Array2<f32> {
+        self.fitted
             .predict_probabilities(&x.mapv(f64::from))
-            .mapv(|p| p as f32))
+            .mapv(|p| p as f32)
+    }
+
+    /// Settings with scikit-learn's defaults; `.fit(&x, &labels)` trains.
+    pub fn params() -> LogisticParams {
+        LogisticParams::default()
     }
 
     /// The classes in column order of [`LogisticClassifier::predict_proba`].
@@ -174,9 +191,10 @@ mod tests {
             }
         });
         let labels = Array1::from_shape_fn(n, |i| (i % 3) as u8);
+        let set = LabelledSet::new(x.clone(), labels.clone()).expect("set");
         let model = LogisticClassifier::params()
             .max_iterations(50)
-            .fit(&x, &labels)
+            .fit(&set)
             .expect("fit");
         assert_eq!(model.predict(&x).expect("predict"), labels);
         let proba = model.predict_proba(&x).expect("proba");
@@ -184,12 +202,18 @@ mod tests {
         assert!((proba.row(0).sum() - 1.0).abs() < 1e-4);
         assert_eq!(model.classes(), &[0, 1, 2]);
 
-        assert!(model.predict(&Array2::zeros((1, 3))).is_err());
-        assert!(LogisticClassifier::params()
-            .fit(&x, &Array1::zeros(n - 1))
-            .is_err());
-        assert!(LogisticClassifier::params()
-            .fit(&x, &Array1::zeros(n))
-            .is_err());
+        assert!(matches!(
+            model.predict(&Array2::zeros((1, 3))),
+            Err(Error::ShapeMismatch {
+                expected: 2,
+                found: 3,
+                ..
+            })
+        ));
+        let one_class = LabelledSet::new(x, Array1::zeros(n)).expect("set");
+        assert!(matches!(
+            LogisticClassifier::params().fit(&one_class),
+            Err(Error::InvalidInput(_))
+        ));
     }
 }

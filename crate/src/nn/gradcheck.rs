@@ -10,6 +10,7 @@ use super::model::Model;
 use super::sequential::LayerSpec;
 use crate::base::rng;
 use crate::error::{Error, Result};
+use crate::prep::LabelledSet;
 
 /// One parameter's derivative, from backpropagation and from a central difference.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,7 +109,8 @@ pub fn check_gradients(
     seed: u64,
 ) -> Result<Vec<GradientCheck>> {
     check_step(h)?;
-    model.check_labelled(x, labels, "batch")?;
+    let batch = LabelledSet::new(x.clone(), labels.clone())?;
+    model.check_labelled(&batch, "batch")?;
     if model
         .spec
         .layers

@@ -1,12 +1,13 @@
 //! A built model: layers with their weights; inference, evaluation and weight access.
 
-use ndarray::{s, Array1, Array2};
+use ndarray::{s, Array2};
 
 use super::layer::{Layer, Param};
 use super::loss::{softmax, softmax_cross_entropy};
 use super::sequential::Sequential;
 use crate::base::{argmax_rows, first_max_index};
 use crate::error::{Error, Result};
+use crate::prep::{LabelledSet, Preprocessing};
 
 /// What a model makes of one picture.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +27,9 @@ pub struct Model {
     pub spec: Sequential,
     pub layers: Vec<Box<dyn Layer>>,
     pub seed: u64,
+    /// How raw pixels became the inputs it was trained on (set by `train::fit` from its training
+    /// set; saved with the model), so [`Model::classify_image`] scales a picture the same way.
+    pub preprocessing: Option<Preprocessing>,
 }
 
 /// Rows predicted at once (bounds memory: a convolution holds every receptive field of its batch).
@@ -45,35 +49,35 @@ impl Model {
 
     fn check_input(&self, x: &Array2<f32>) -> Result<()> {
         if x.ncols() != self.input_size() {
-            return Err(Error::Mismatch(format!(
-                "the model takes {} values per sample (shape {:?}), got {}",
+            return Err(Error::shape(
+                "values per sample given to the model",
                 self.input_size(),
-                self.spec.input_shape,
-                x.ncols()
-            )));
+                x.ncols(),
+                format!(
+                    "The model's input shape is {:?}; give it rows of that many values",
+                    self.spec.input_shape
+                ),
+            ));
         }
         Ok(())
     }
 
-    /// A labelled batch the model can train or be checked on: at least one row, one label per
-    /// row, the model's input width, labels within its outputs. `what` names the rows in errors.
-    pub(crate) fn check_labelled(
-        &self,
-        x: &Array2<f32>,
-        labels: &Array1<u8>,
-        what: &str,
-    ) -> Result<()> {
-        if x.nrows() != labels.len() || x.nrows() == 0 {
-            return Err(Error::Mismatch(format!(
-                "{} {what} rows and {} labels: one label per row is needed, and at least one row",
-                x.nrows(),
-                labels.len()
+    /// A labelled set the model can train or be checked on: at least one row, the model's
+    /// input width, labels within its outputs. `what` names the set in errors.
+    pub(crate) fn check_labelled(&self, set: &LabelledSet, what: &str) -> Result<()> {
+        if set.is_empty() {
+            return Err(Error::invalid(format!(
+                "the {what} set is empty: give at least one row"
             )));
         }
-        self.check_input(x)?;
-        if let Some(&bad) = labels.iter().find(|&&l| l as usize >= self.n_classes()) {
+        self.check_input(set.features())?;
+        if let Some(&bad) = set
+            .labels()
+            .iter()
+            .find(|&&l| l as usize >= self.n_classes())
+        {
             return Err(Error::invalid(format!(
-                "label {bad} does not fit the model's {} outputs",
+                "label {bad} of the {what} set does not fit the model's {} outputs",
                 self.n_classes()
             )));
         }
@@ -146,24 +150,28 @@ impl Model {
         self.outputs_of(x, self.layers.len() - 1)
     }
 
-    /// Class probabilities (softmax of the logits).
-    pub fn predict_proba(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
-        Ok(softmax(&self.logits(x)?))
-    }
-
     /// Classifies a user's own PNG or JPEG picture of one item: converted as the dataset was made
-    /// ([`crate::prep::picture`]), scaled to [0, 1], then predicted.
+    /// ([`crate::prep::picture`]), scaled as the model's training data was (its
+    /// [`Model::preprocessing`]), then predicted.
     pub fn classify_image(&self, path: impl AsRef<std::path::Path>) -> Result<Classification> {
         if self.input_size() != 784 || self.n_classes() != crate::data::CLASS_NAMES.len() {
-            return Err(Error::Mismatch(format!(
+            return Err(Error::invalid(format!(
                 "classify_image needs a Fashion-MNIST model (784 inputs, 10 classes); this one takes {} and gives {}",
                 self.input_size(),
                 self.n_classes()
             )));
         }
+        let Some(preprocessing) = &self.preprocessing else {
+            return Err(Error::invalid(
+                "this model does not record how its inputs were scaled (it was not trained by \
+                 train::fit on a scaled set): set `model.preprocessing = Some(Preprocessing::Divide255)` \
+                 (or the scaling it was trained with) before classifying pictures",
+            ));
+        };
         let input = crate::prep::picture::load_as_fashion_mnist(path)?;
-        let x = Array2::from_shape_fn((1, 784), |(_, j)| f32::from(input[j]) / 255.0);
-        let probabilities: Vec<f32> = self.predict_proba(&x)?.row(0).to_vec();
+        let pixels = Array2::from_shape_fn((1, 784), |(_, j)| f32::from(input[j]));
+        let x = preprocessing.apply(&pixels)?;
+        let probabilities: Vec<f32> = softmax(&self.logits(&x)?).row(0).to_vec();
         let class = first_max_index(probabilities.iter().copied());
         Ok(Classification {
             class,
@@ -174,23 +182,12 @@ impl Model {
         })
     }
 
-    /// The most probable class of each row.
-    pub fn predict(&self, x: &Array2<f32>) -> Result<Array1<u8>> {
-        Ok(argmax_rows(&self.logits(x)?))
-    }
-
     /// Mean cross-entropy and accuracy on a labelled set.
-    pub fn evaluate(&self, x: &Array2<f32>, labels: &Array1<u8>) -> Result<(f32, f64)> {
-        if x.nrows() != labels.len() {
-            return Err(Error::Mismatch(format!(
-                "{} rows but {} labels",
-                x.nrows(),
-                labels.len()
-            )));
-        }
-        let logits = self.logits(x)?;
-        let (loss, _) = softmax_cross_entropy(&logits, labels);
-        let acc = crate::base::accuracy(&argmax_rows(&logits), labels)?;
+    pub fn evaluate(&self, set: &LabelledSet) -> Result<(f32, f64)> {
+        self.check_labelled(set, "evaluation")?;
+        let logits = self.logits(set.features())?;
+        let (loss, _) = softmax_cross_entropy(&logits, set.labels());
+        let acc = crate::base::accuracy(&argmax_rows(&logits), set.labels())?;
         Ok((loss, acc))
     }
 
@@ -228,8 +225,11 @@ impl Model {
         if current.len() != weights.len()
             || current.iter().zip(weights).any(|(c, w)| c.dim() != w.dim())
         {
-            return Err(Error::Mismatch(
-                "these weights belong to a model of another shape".into(),
+            return Err(Error::shape(
+                "weights of matching shapes",
+                current.len(),
+                weights.len(),
+                "These weights belong to a model of another architecture",
             ));
         }
         let mut source = weights.iter();

@@ -15,10 +15,10 @@ const FORMAT: &str = "fashion-lab model";
 const VERSION: &str = "1";
 
 fn not_a_model(path: &Path, why: impl std::fmt::Display) -> Error {
-    Error::Model(format!(
-        "{} is not a fashion-lab model file ({why}); save one with `model.save(path)`",
-        path.display()
-    ))
+    Error::ModelFile {
+        path: path.to_path_buf(),
+        reason: format!("not a fashion-lab model file ({why}); save one with `model.save(path)`"),
+    }
 }
 
 fn tensor_name(i: usize) -> String {
@@ -37,19 +37,33 @@ impl Model {
             .collect();
         let mut tensors = Vec::with_capacity(weights.len());
         for (i, (w, b)) in weights.iter().zip(&bytes).enumerate() {
-            let view = TensorView::new(Dtype::F32, vec![w.nrows(), w.ncols()], b)
-                .map_err(|e| Error::Model(format!("cannot store weight {i}: {e}")))?;
+            let view = TensorView::new(Dtype::F32, vec![w.nrows(), w.ncols()], b).map_err(|e| {
+                Error::ModelFile {
+                    path: path.to_path_buf(),
+                    reason: format!("cannot store weight {i}: {e}"),
+                }
+            })?;
             tensors.push((tensor_name(i), view));
         }
         let spec = serde_json::to_string(&self.spec)?;
-        let metadata = HashMap::from([
+        let mut metadata = HashMap::from([
             ("format".to_string(), FORMAT.to_string()),
             ("version".to_string(), VERSION.to_string()),
             ("architecture".to_string(), spec),
             ("seed".to_string(), self.seed.to_string()),
         ]);
-        let buffer = safetensors::serialize(tensors, Some(metadata))
-            .map_err(|e| Error::Model(format!("cannot encode the model: {e}")))?;
+        // How raw pixels become its inputs, so a loaded model scales a picture as in training.
+        if let Some(preprocessing) = &self.preprocessing {
+            metadata.insert(
+                "preprocessing".to_string(),
+                serde_json::to_string(preprocessing)?,
+            );
+        }
+        let buffer =
+            safetensors::serialize(tensors, Some(metadata)).map_err(|e| Error::ModelFile {
+                path: path.to_path_buf(),
+                reason: format!("cannot encode the model: {e}"),
+            })?;
         create_parent_dir(path)?;
         let partial = path.with_extension("partial");
         std::fs::write(&partial, buffer).map_err(|e| Error::io(&partial, e))?;
@@ -87,6 +101,12 @@ impl Model {
             .and_then(|s| s.parse().ok())
             .unwrap_or_default();
         let mut model = spec.build(seed)?;
+        // Files written before the model recorded it have no entry: the caller must say.
+        model.preprocessing = info
+            .get("preprocessing")
+            .map(|s| serde_json::from_str(s))
+            .transpose()
+            .map_err(|e| not_a_model(path, format!("its preprocessing entry: {e}")))?;
         let tensors = SafeTensors::deserialize(&buffer).map_err(|e| not_a_model(path, e))?;
         let expected = model.weights().len();
         let mut weights = Vec::with_capacity(expected);

@@ -12,6 +12,8 @@ use super::layer::Layer;
 use super::model::Model;
 use super::norm::BatchNorm;
 use super::pool::{GlobalAvgPool, Pool2d, PoolKind};
+use rand_chacha::ChaCha8Rng;
+
 use crate::base::{derive_seed, rng, SeedStream};
 use crate::error::{Error, Result};
 
@@ -62,6 +64,22 @@ pub enum LayerSpec {
 ///     .unwrap();
 /// assert_eq!(model.n_params(), 101_770);
 /// ```
+impl LayerSpec {
+    /// Keras' class name of the layer.
+    pub fn keras_name(&self) -> &'static str {
+        match self {
+            LayerSpec::Flatten => "Flatten",
+            LayerSpec::Dense { .. } => "Dense",
+            LayerSpec::Dropout { .. } => "Dropout",
+            LayerSpec::Conv2d { .. } => "Conv2D",
+            LayerSpec::MaxPool2d { .. } => "MaxPooling2D",
+            LayerSpec::AvgPool2d { .. } => "AveragePooling2D",
+            LayerSpec::GlobalAvgPool2d => "GlobalAveragePooling2D",
+            LayerSpec::BatchNorm { .. } => "BatchNormalization",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sequential {
     pub input_shape: Vec<usize>,
@@ -201,97 +219,12 @@ impl Sequential {
         let mut shape = self.input_shape.clone();
         let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(self.layers.len());
         for (i, spec) in self.layers.iter().enumerate() {
-            let size: usize = shape.iter().product();
-            let layer: Box<dyn Layer> = match *spec {
-                LayerSpec::Flatten => Box::new(Flatten { size }),
-                LayerSpec::Conv2d {
-                    filters,
-                    kernel,
-                    stride,
-                    padding,
-                    activation,
-                    init,
-                } => {
-                    if filters == 0 {
-                        return Err(Error::invalid(format!(
-                            "layer {}: a Conv2D layer needs at least one filter",
-                            i + 1
-                        )));
-                    }
-                    let geometry =
-                        Geometry::new(image_shape(&shape, i, "Conv2D")?, kernel, stride, padding)
-                            .map_err(|e| in_layer(e, i, "Conv2D"))?;
-                    let mut conv = Conv2d::new(geometry, filters, activation, init, &mut rng);
-                    conv.input_grad = i > 0;
-                    Box::new(conv)
-                }
-                LayerSpec::MaxPool2d { size: k, stride }
-                | LayerSpec::AvgPool2d { size: k, stride } => {
-                    let kind = if matches!(spec, LayerSpec::MaxPool2d { .. }) {
-                        PoolKind::Max
-                    } else {
-                        PoolKind::Average
-                    };
-                    let geometry = Geometry::new(
-                        image_shape(&shape, i, "pooling")?,
-                        k,
-                        stride,
-                        Padding::Valid,
-                    )
-                    .map_err(|e| in_layer(e, i, "pooling"))?;
-                    Box::new(Pool2d::new(kind, geometry))
-                }
-                LayerSpec::GlobalAvgPool2d => {
-                    let (h, w, c) = image_shape(&shape, i, "GlobalAveragePooling2D")?;
-                    Box::new(GlobalAvgPool {
-                        pixels: h * w,
-                        channels: c,
-                    })
-                }
-                LayerSpec::BatchNorm { momentum, epsilon } => {
-                    if !(0.0..1.0).contains(&momentum) || epsilon.is_nan() || epsilon <= 0.0 {
-                        return Err(Error::invalid(format!(
-                            "layer {}: BatchNormalization needs momentum in [0, 1) and epsilon > 0, got {momentum} and {epsilon}",
-                            i + 1
-                        )));
-                    }
-                    Box::new(BatchNorm::new(shape.clone(), momentum, epsilon))
-                }
-                LayerSpec::Dense {
-                    units,
-                    activation,
-                    init,
-                } => {
-                    if units == 0 {
-                        return Err(Error::invalid(format!(
-                            "layer {}: a Dense layer needs at least one unit",
-                            i + 1
-                        )));
-                    }
-                    if shape.len() != 1 {
-                        return Err(Error::invalid(format!(
-                            "layer {}: Dense needs flat input, got shape {shape:?}; add .flatten() before it",
-                            i + 1
-                        )));
-                    }
-                    let mut dense = Dense::new(size, units, activation, init, &mut rng);
-                    dense.input_grad = i > 0;
-                    Box::new(dense)
-                }
-                LayerSpec::Dropout { rate } => {
-                    if !(0.0..1.0).contains(&rate) {
-                        return Err(Error::invalid(format!(
-                            "layer {}: dropout rate must be in [0, 1), got {rate}",
-                            i + 1
-                        )));
-                    }
-                    Box::new(Dropout::new(
-                        rate,
-                        shape.clone(),
-                        crate::base::rng(derive_seed(seed, SeedStream::DropoutLayer(i))),
-                    ))
-                }
-            };
+            let layer =
+                build_layer(spec, i, &shape, seed, &mut rng).map_err(|e| Error::InLayer {
+                    layer: i + 1,
+                    kind: spec.keras_name().into(),
+                    source: Box::new(e),
+                })?;
             shape = layer.output_shape();
             layers.push(layer);
         }
@@ -299,26 +232,104 @@ impl Sequential {
             spec: self.clone(),
             layers,
             seed,
+            preprocessing: None,
         })
     }
 }
 
+/// Layer `i` (0-based) of a model, given its input shape; weights drawn from `rng`.
+fn build_layer(
+    spec: &LayerSpec,
+    i: usize,
+    shape: &[usize],
+    seed: u64,
+    rng: &mut ChaCha8Rng,
+) -> Result<Box<dyn Layer>> {
+    let size: usize = shape.iter().product();
+    let layer: Box<dyn Layer> = match *spec {
+        LayerSpec::Flatten => Box::new(Flatten { size }),
+        LayerSpec::Conv2d {
+            filters,
+            kernel,
+            stride,
+            padding,
+            activation,
+            init,
+        } => {
+            if filters == 0 {
+                return Err(Error::invalid("a Conv2D layer needs at least one filter"));
+            }
+            let geometry = Geometry::new(image_shape(shape, "Conv2D")?, kernel, stride, padding)?;
+            let mut conv = Conv2d::new(geometry, filters, activation, init, rng);
+            conv.input_grad = i > 0;
+            Box::new(conv)
+        }
+        LayerSpec::MaxPool2d { size: k, stride } | LayerSpec::AvgPool2d { size: k, stride } => {
+            let kind = if matches!(spec, LayerSpec::MaxPool2d { .. }) {
+                PoolKind::Max
+            } else {
+                PoolKind::Average
+            };
+            let geometry =
+                Geometry::new(image_shape(shape, "pooling")?, k, stride, Padding::Valid)?;
+            Box::new(Pool2d::new(kind, geometry))
+        }
+        LayerSpec::GlobalAvgPool2d => {
+            let (h, w, c) = image_shape(shape, "GlobalAveragePooling2D")?;
+            Box::new(GlobalAvgPool {
+                pixels: h * w,
+                channels: c,
+            })
+        }
+        LayerSpec::BatchNorm { momentum, epsilon } => {
+            if !(0.0..1.0).contains(&momentum) || epsilon.is_nan() || epsilon <= 0.0 {
+                return Err(Error::invalid(format!(
+                    "BatchNormalization needs momentum in [0, 1) and epsilon > 0, got {momentum} and {epsilon}"
+                )));
+            }
+            Box::new(BatchNorm::new(shape.to_vec(), momentum, epsilon))
+        }
+        LayerSpec::Dense {
+            units,
+            activation,
+            init,
+        } => {
+            if units == 0 {
+                return Err(Error::invalid("a Dense layer needs at least one unit"));
+            }
+            if shape.len() != 1 {
+                return Err(Error::invalid(format!(
+                    "Dense needs flat input, got shape {shape:?}; add .flatten() before it"
+                )));
+            }
+            let mut dense = Dense::new(size, units, activation, init, rng);
+            dense.input_grad = i > 0;
+            Box::new(dense)
+        }
+        LayerSpec::Dropout { rate } => {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(Error::invalid(format!(
+                    "dropout rate must be in [0, 1), got {rate}"
+                )));
+            }
+            Box::new(Dropout::new(
+                rate,
+                shape.to_vec(),
+                crate::base::rng(derive_seed(seed, SeedStream::DropoutLayer(i))),
+            ))
+        }
+    };
+    Ok(layer)
+}
+
 /// (height, width, channels) of an image-shaped layer input; `[h, w]` counts as one channel.
-fn image_shape(shape: &[usize], i: usize, what: &str) -> Result<(usize, usize, usize)> {
+fn image_shape(shape: &[usize], what: &str) -> Result<(usize, usize, usize)> {
     match *shape {
         [h, w] => Ok((h, w, 1)),
         [h, w, c] => Ok((h, w, c)),
         _ => Err(Error::invalid(format!(
-            "layer {}: {what} needs image input (height, width, channels), got shape {shape:?}; \
-             give the model an input shape like [28, 28, 1] and put Flatten after the image layers",
-            i + 1
+            "{what} needs image input (height, width, channels), got shape {shape:?}; \
+             give the model an input shape like [28, 28, 1] and put Flatten after the image layers"
         ))),
-    }
-}
-
-fn in_layer(e: Error, i: usize, what: &str) -> Error {
-    match e {
-        Error::InvalidParameter(msg) => Error::invalid(format!("layer {} ({what}): {msg}", i + 1)),
-        other => other,
     }
 }

@@ -8,6 +8,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
+use linfa::ParamGuard;
 
 /// Ranges of the random transformations (all zero: no augmentation).
 #[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -49,19 +50,34 @@ impl Augmentation {
         self
     }
 
-    pub fn validate(&self) -> Result<()> {
+    fn rules(&self) -> Result<()> {
         let ok = |v: f32, max: f32| v.is_finite() && (0.0..max).contains(&v);
         if !ok(self.rotation_degrees, 180.01) {
-            return Err(Error::invalid(format!(
-                "augmentation rotation must be between 0 and 180 degrees, got {}",
-                self.rotation_degrees
-            )));
+            return Err(Error::param(
+                "rotation",
+                format!(
+                    "augmentation rotation must be between 0 and 180 degrees, got {}",
+                    self.rotation_degrees
+                ),
+            ));
         }
-        if !ok(self.zoom, 1.0) || !ok(self.width_shift, 1.0) || !ok(self.height_shift, 1.0) {
-            return Err(Error::invalid(format!(
-                "augmentation zoom and shifts are fractions in [0, 1), got zoom {}, shifts {} and {}",
-                self.zoom, self.width_shift, self.height_shift
-            )));
+        if !ok(self.zoom, 1.0) {
+            return Err(Error::param(
+                "zoom",
+                format!(
+                    "augmentation zoom is a fraction in [0, 1), got {}",
+                    self.zoom
+                ),
+            ));
+        }
+        if !ok(self.width_shift, 1.0) || !ok(self.height_shift, 1.0) {
+            return Err(Error::param(
+                "shift",
+                format!(
+                    "augmentation shifts are fractions in [0, 1), got {} and {}",
+                    self.width_shift, self.height_shift
+                ),
+            ));
         }
         Ok(())
     }
@@ -115,14 +131,15 @@ impl Augmentation {
         shape: (usize, usize, usize),
         rng: &mut ChaCha8Rng,
     ) -> Result<Array2<f32>> {
-        self.validate()?;
+        self.check_ref()?;
         let (h, w, c) = shape;
         if h == 0 || w == 0 || x.ncols() != h * w * c {
-            return Err(Error::Mismatch(format!(
-                "augmentation needs rows of {h}×{w}×{c} = {} values, got {}",
+            return Err(Error::shape(
+                format!("values per row for augmenting {h}×{w}×{c} images"),
                 h * w * c,
-                x.ncols()
-            )));
+                x.ncols(),
+                "Augment image rows (height × width × channels)",
+            ));
         }
         let mut out = Array2::<f32>::zeros(x.raw_dim());
         for (src, mut dst) in x.rows().into_iter().zip(out.rows_mut()) {
@@ -133,6 +150,8 @@ impl Augmentation {
         Ok(out)
     }
 }
+
+crate::param_guard!(Augmentation);
 
 #[cfg(test)]
 mod tests {
@@ -156,7 +175,7 @@ mod tests {
             .apply(&img, (5, 5, 1), &mut rng(1))
             .expect("apply");
         assert_eq!(moved, again, "same seed, same augmentation");
-        assert!(Augmentation::new().zoom(1.5).validate().is_err());
+        assert!(linfa::ParamGuard::check(Augmentation::new().zoom(1.5)).is_err());
         assert!(Augmentation::new()
             .apply(&img, (4, 4, 1), &mut rng(0))
             .is_err());

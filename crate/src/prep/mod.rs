@@ -6,27 +6,64 @@
 //! Like linfa, parameters are validated on `fit`, which returns a fitted scaler.
 
 pub mod augment;
+pub mod labelled;
 pub mod picture;
+pub mod preprocessing;
 
 pub use augment::Augmentation;
+pub use labelled::LabelledSet;
+pub use preprocessing::Preprocessing;
 
 use ndarray::{Array1, Array2, Axis, Zip};
 
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
+use linfa::ParamGuard;
 
 /// Pixels divided by 255 into [0, 1] (the reports' "normalisation"). Needs no fitting.
 pub fn scale_255(set: &ImageSet) -> Array2<f32> {
     set.images.mapv(|p| f32::from(p) / 255.0)
 }
 
+/// A fitted scaling of pixel rows: transforms features and records itself, so a labelled set
+/// (and the model trained on it) knows how its inputs were made.
+pub trait Scaler {
+    /// Scales rows of raw pixel values (0..=255 as f32).
+    fn transform(&self, x: &Array2<f32>) -> Result<Array2<f32>>;
+
+    /// What this scaler does, as a saved model records it.
+    fn preprocessing(&self) -> Preprocessing;
+
+    /// The images' pixels scaled, with their labels: the set every fit and evaluation takes.
+    fn labelled(&self, images: &ImageSet) -> Result<LabelledSet> {
+        let features = self.transform(&images.pixels_f32())?;
+        Ok(LabelledSet::new(features, images.labels.clone())?
+            .with_preprocessing(self.preprocessing()))
+    }
+}
+
+/// Pixels / 255 into [0, 1] as a [`Scaler`] (nothing to fit).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Scale255;
+
+impl Scaler for Scale255 {
+    fn transform(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
+        Ok(x.mapv(|p| p / 255.0))
+    }
+
+    fn preprocessing(&self) -> Preprocessing {
+        Preprocessing::Divide255
+    }
+}
+
 fn check_features(expected: usize, x: &Array2<f32>) -> Result<()> {
     if x.ncols() != expected {
-        return Err(Error::Mismatch(format!(
-            "the scaler was fitted on {expected} features but this data has {}; \
-             fit and transform must see the same columns",
-            x.ncols()
-        )));
+        return Err(Error::shape(
+            "features per row given to the scaler",
+            expected,
+            x.ncols(),
+            "Fit and transform must see the same columns",
+        ));
     }
     Ok(())
 }
@@ -66,14 +103,22 @@ impl MinMaxScaler {
         Self { low, high }
     }
 
+    fn rules(&self) -> Result<()> {
+        if !(self.low.is_finite() && self.high.is_finite() && self.low < self.high) {
+            return Err(Error::param(
+                "low/high",
+                format!(
+                    "the min-max range must be finite with low < high, got [{}, {}]",
+                    self.low, self.high
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Learns each feature's minimum and maximum from `x` (the training set).
     pub fn fit(&self, x: &Array2<f32>) -> Result<FittedMinMaxScaler> {
-        if !(self.low.is_finite() && self.high.is_finite() && self.low < self.high) {
-            return Err(Error::invalid(format!(
-                "min-max range must be finite with low < high, got [{}, {}]",
-                self.low, self.high
-            )));
-        }
+        self.check_ref()?;
         check_fit_input(x)?;
         let min = x.fold_axis(Axis(0), f32::INFINITY, |a, &b| a.min(b));
         let max = x.fold_axis(Axis(0), f32::NEG_INFINITY, |a, &b| a.max(b));
@@ -93,8 +138,19 @@ pub struct FittedMinMaxScaler {
     pub max: Array1<f32>,
 }
 
-impl FittedMinMaxScaler {
-    pub fn transform(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
+crate::param_guard!(MinMaxScaler);
+
+impl Scaler for FittedMinMaxScaler {
+    fn preprocessing(&self) -> Preprocessing {
+        Preprocessing::MinMax {
+            low: self.params.low,
+            high: self.params.high,
+            min: self.min.to_vec(),
+            max: self.max.to_vec(),
+        }
+    }
+
+    fn transform(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
         check_features(self.min.len(), x)?;
         let span = self.params.high - self.params.low;
         // Per feature: y = x·scale + offset, with scikit-learn's guard for constant features.
@@ -162,8 +218,15 @@ pub struct FittedStandardScaler {
     pub std: Array1<f32>,
 }
 
-impl FittedStandardScaler {
-    pub fn transform(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
+impl Scaler for FittedStandardScaler {
+    fn preprocessing(&self) -> Preprocessing {
+        Preprocessing::Standard {
+            mean: self.mean.to_vec(),
+            std: self.std.to_vec(),
+        }
+    }
+
+    fn transform(&self, x: &Array2<f32>) -> Result<Array2<f32>> {
         check_features(self.mean.len(), x)?;
         let mut out = x.to_owned();
         for mut row in out.rows_mut() {

@@ -16,10 +16,10 @@ pub const SIDE: u32 = 28;
 const OBJECT_THRESHOLD: u8 = 24;
 
 fn unreadable(path: &Path, why: impl std::fmt::Display) -> Error {
-    Error::Model(format!(
-        "cannot use {} as a picture: {why}. Give a PNG or JPEG file of one clothing item",
-        path.display()
-    ))
+    Error::Picture {
+        path: path.to_path_buf(),
+        reason: format!("{why}. Give a PNG or JPEG file of one clothing item"),
+    }
 }
 
 /// Reads a PNG or JPEG file and converts it as Fashion-MNIST was made: 784 pixels, row by row,
@@ -29,7 +29,7 @@ pub fn load_as_fashion_mnist(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let decoded = image::load_from_memory(&bytes).map_err(|e| unreadable(path, e))?;
     to_fashion_mnist(&decoded.to_luma8()).map_err(|e| match e {
-        Error::InvalidParameter(why) => unreadable(path, why),
+        Error::InvalidInput(why) => unreadable(path, why),
         other => other,
     })
 }
@@ -120,9 +120,10 @@ pub fn fashion_mnist_to_picture(
     let mut canvas = GrayImage::from_pixel(side + offset.0, side + offset.1, Luma([255]));
     imageops::overlay(&mut canvas, &big, i64::from(offset.0), i64::from(offset.1));
     crate::error::create_parent_dir(path)?;
-    canvas
-        .save(path)
-        .map_err(|e| Error::Model(format!("cannot write {}: {e}", path.display())))
+    canvas.save(path).map_err(|e| Error::Picture {
+        path: path.to_path_buf(),
+        reason: format!("cannot write it: {e}"),
+    })
 }
 
 /// Reads a PNG or JPEG file as it is, in grayscale (rows × columns), e.g. to show a user's picture

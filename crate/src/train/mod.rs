@@ -4,14 +4,15 @@ pub mod optim;
 
 use std::time::Instant;
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array2, Axis};
 
 pub use optim::{Optimizer, OptimizerState};
 
 use crate::base::{derive_seed, permutation, rng, SeedStream};
 use crate::error::{Error, Result};
 use crate::nn::{argmax_rows, softmax_cross_entropy, Model};
-use crate::prep::Augmentation;
+use crate::prep::{Augmentation, LabelledSet};
+use linfa::ParamGuard;
 
 /// What early stopping watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,27 +102,33 @@ impl ReduceLrOnPlateau {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    fn rules(&self) -> Result<()> {
         if !(self.factor > 0.0 && self.factor < 1.0) {
-            return Err(Error::invalid(format!(
-                "ReduceLrOnPlateau: factor must be between 0 and 1 (exclusive), got {}",
-                self.factor
-            )));
+            return Err(Error::param(
+                "factor",
+                format!(
+                    "ReduceLrOnPlateau: factor must be between 0 and 1 (exclusive), got {}",
+                    self.factor
+                ),
+            ));
         }
         if self.patience == 0 {
-            return Err(Error::invalid(
+            return Err(Error::param(
+                "patience",
                 "ReduceLrOnPlateau: patience must be at least 1 epoch",
             ));
         }
         if !(self.min_lr.is_finite() && self.min_lr >= 0.0) {
-            return Err(Error::invalid(format!(
-                "ReduceLrOnPlateau: min_lr must be ≥ 0, got {}",
-                self.min_lr
-            )));
+            return Err(Error::param(
+                "min_lr",
+                format!("ReduceLrOnPlateau: min_lr must be ≥ 0, got {}", self.min_lr),
+            ));
         }
         Ok(())
     }
 }
+
+crate::param_guard!(ReduceLrOnPlateau);
 
 /// How to train (defaults: 10 epochs, batch 32, Adam with Keras' defaults, no penalty, seed 0).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -194,26 +201,31 @@ impl TrainConfig {
         self
     }
 
-    fn validate(&self, has_validation: bool) -> Result<()> {
+    fn rules(&self) -> Result<()> {
         if self.epochs == 0 {
-            return Err(Error::invalid("epochs must be at least 1"));
+            return Err(Error::param("epochs", "at least 1 epoch is needed"));
         }
         if self.batch_size == 0 {
-            return Err(Error::invalid("batch_size must be at least 1"));
+            return Err(Error::param("batch_size", "a batch holds at least 1 row"));
         }
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
-            return Err(Error::invalid(format!(
-                "the L2 penalty must be ≥ 0, got {}",
-                self.l2
-            )));
+            return Err(Error::param(
+                "l2",
+                format!("the L2 penalty must be ≥ 0, got {}", self.l2),
+            ));
         }
-        self.optimizer.validate()?;
-        if let Some(a) = self.augmentation {
-            a.validate()?;
+        self.optimizer.check_ref()?;
+        if let Some(a) = &self.augmentation {
+            a.check_ref()?;
         }
-        if let Some(rule) = self.reduce_lr {
-            rule.validate()?;
+        if let Some(rule) = &self.reduce_lr {
+            rule.check_ref()?;
         }
+        Ok(())
+    }
+
+    /// What needs the data: rules watching validation numbers need a validation set.
+    fn needs_validation(&self, has_validation: bool) -> Result<()> {
         let watched = [
             self.early_stopping.map(|r| ("early stopping", r.monitor)),
             self.reduce_lr.map(|r| ("ReduceLrOnPlateau", r.monitor)),
@@ -221,13 +233,15 @@ impl TrainConfig {
         for (what, monitor) in watched.into_iter().flatten() {
             if monitor != Monitor::TrainLoss && !has_validation {
                 return Err(Error::invalid(format!(
-                    "{what} on validation loss/accuracy needs a validation set: pass Some((x_val, y_val))"
+                    "{what} on validation loss/accuracy needs a validation set: pass Some(&validation_set)"
                 )));
             }
         }
         Ok(())
     }
 }
+
+crate::param_guard!(TrainConfig);
 
 /// One epoch's numbers.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -309,13 +323,19 @@ impl EpochRecord {
 /// A diverging run (NaN loss) is not an error: it finishes and its history shows the NaN.
 pub fn fit(
     model: &mut Model,
-    x: &Array2<f32>,
-    labels: &Array1<u8>,
-    validation: Option<(&Array2<f32>, &Array1<u8>)>,
+    train: &LabelledSet,
+    validation: Option<&LabelledSet>,
     config: &TrainConfig,
 ) -> Result<History> {
-    config.validate(validation.is_some())?;
-    model.check_labelled(x, labels, "training")?;
+    let config = config.check_ref()?;
+    config.needs_validation(validation.is_some())?;
+    model.check_labelled(train, "training")?;
+    if let Some(val) = validation {
+        model.check_labelled(val, "validation")?;
+    }
+    let (x, labels) = (train.features(), train.labels());
+    // The saved model scales a new picture as these features were made.
+    model.preprocessing = train.preprocessing().cloned();
     let image_shape = match (config.augmentation, model.spec.input_shape.as_slice()) {
         (None, _) => None,
         (Some(_), &[h, w]) => Some((h, w, 1)),
@@ -373,8 +393,8 @@ pub fn fit(
             }
         }
         let (val_loss, val_accuracy) = match validation {
-            Some((xv, yv)) => {
-                let (l, a) = model.evaluate(xv, yv)?;
+            Some(val) => {
+                let (l, a) = model.evaluate(val)?;
                 (Some(f64::from(l)), Some(a))
             }
             None => (None, None),

@@ -135,12 +135,13 @@ impl Optimizer {
         }
     }
 
-    pub fn validate(&self) -> Result<()> {
+    fn rules(&self) -> Result<()> {
         let lr = self.lr();
         if !(lr.is_finite() && lr > 0.0) {
-            return Err(Error::invalid(format!(
-                "learning rate must be a positive number, got {lr}"
-            )));
+            return Err(Error::param(
+                "lr",
+                format!("the learning rate must be a positive number, got {lr}"),
+            ));
         }
         let ok = match *self {
             Optimizer::Sgd { momentum, .. } => (0.0..1.0).contains(&momentum),
@@ -162,9 +163,10 @@ impl Optimizer {
         if ok {
             Ok(())
         } else {
-            Err(Error::invalid(format!(
-                "{self:?}: momentum/β/ρ must be in [0, 1) and ε > 0"
-            )))
+            Err(Error::param(
+                "optimizer",
+                format!("{self:?}: momentum/β/ρ must be in [0, 1) and ε > 0"),
+            ))
         }
     }
 
@@ -176,6 +178,8 @@ impl Optimizer {
         }
     }
 }
+
+crate::param_guard!(Optimizer);
 
 /// An optimiser's running state: per parameter, two accumulators (their meaning depends on the
 /// optimiser), created on the first step.

@@ -85,11 +85,12 @@ pub fn image_grid(
         ));
     }
     if captions.len() != images.len() {
-        return Err(Error::Mismatch(format!(
-            "{} images but {} captions",
+        return Err(Error::shape(
+            "captions for the images",
             images.len(),
-            captions.len()
-        )));
+            captions.len(),
+            "Give one caption per image",
+        ));
     }
     let (cell_w, cell_h) = images.iter().fold((0, 0), |(w, h), im| {
         (w.max(im.ncols() * scale), h.max(im.nrows() * scale))

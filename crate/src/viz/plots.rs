@@ -285,7 +285,7 @@ pub fn bar_chart(
         || labels.len() != values.len()
         || errors.is_some_and(|e| e.len() != values.len())
     {
-        return Err(Error::Mismatch(format!(
+        return Err(Error::invalid(format!(
             "a bar chart needs as many labels as values (and errors): {} labels, {} values",
             labels.len(),
             values.len()
@@ -391,7 +391,6 @@ pub fn bar_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
 
     #[test]
     fn charts_render_titles_labels_and_skip_nan() {

@@ -15,8 +15,11 @@ use linfa_nn::distance::L2Dist;
 use linfa_nn::{CommonNearestNeighbour, NearestNeighbour};
 use ndarray::{Array1, Array2, Axis};
 
+use super::Classifier;
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
+use crate::prep::LabelledSet;
+use linfa::ParamGuard;
 use pixels::PackedPixels;
 use search::{blocked_f32, squared_distance_f64};
 
@@ -94,28 +97,34 @@ impl KnnParams {
         self
     }
 
-    fn validate(&self, n_train: usize) -> Result<()> {
+    fn rules(&self) -> Result<()> {
         if self.k == 0 {
-            return Err(Error::invalid("k must be at least 1"));
+            return Err(Error::param("k", "k must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// What needs the data: k no larger than the training set.
+    fn fits(&self, n_train: usize) -> Result<()> {
+        self.check_ref()?;
+        if n_train == 0 {
+            return Err(Error::invalid(
+                "k-NN needs at least one training row; the set is empty",
+            ));
         }
         if self.k > n_train {
-            return Err(Error::invalid(format!(
-                "k = {} is more than the {n_train} training samples",
-                self.k
-            )));
+            return Err(Error::param(
+                "k",
+                format!("k = {} is more than the {n_train} training samples", self.k),
+            ));
         }
         Ok(())
     }
 
     /// Stores the training set (k-NN has no other fitting).
-    pub fn fit(&self, x: &Array2<f32>, labels: &Array1<u8>) -> Result<KnnClassifier> {
-        check_rows(x.nrows(), labels.len())?;
-        self.validate(x.nrows())?;
-        if x.iter().any(|v| !v.is_finite()) {
-            return Err(Error::invalid(
-                "k-NN training data contains NaN or infinite values",
-            ));
-        }
+    pub fn fit(&self, set: &LabelledSet) -> Result<KnnClassifier> {
+        self.fits(set.len())?;
+        let x = set.features();
         let norms = x.map_axis(Axis(1), |r| r.dot(&r));
         Ok(KnnClassifier {
             params: *self,
@@ -123,13 +132,13 @@ impl KnnParams {
                 x: x.clone(),
                 norms,
             },
-            labels: labels.clone(),
+            labels: set.labels().clone(),
         })
     }
 
     /// Stores raw u8 pixels for the exact integer search. Only [`NeighbourSearch::Blocked`].
     pub fn fit_pixels(&self, set: &ImageSet) -> Result<KnnClassifier> {
-        self.validate(set.len())?;
+        self.fits(set.len())?;
         if self.search != NeighbourSearch::Blocked {
             return Err(Error::invalid(
                 "fit_pixels uses the exact integer search: use NeighbourSearch::Blocked, or fit() on f32 data for linfa-nn",
@@ -143,17 +152,7 @@ impl KnnParams {
     }
 }
 
-fn check_rows(rows: usize, labels: usize) -> Result<()> {
-    if rows != labels {
-        return Err(Error::Mismatch(format!(
-            "{rows} training rows but {labels} labels"
-        )));
-    }
-    if rows == 0 {
-        return Err(Error::invalid("k-NN needs at least one training sample"));
-    }
-    Ok(())
-}
+crate::param_guard!(KnnParams);
 
 #[derive(Clone, Debug)]
 enum TrainData {
@@ -196,11 +195,12 @@ impl KnnClassifier {
             ));
         };
         if x.ncols() != train.ncols() {
-            return Err(Error::Mismatch(format!(
-                "fitted on {} features, queried with {}",
+            return Err(Error::shape(
+                "features per query row",
                 train.ncols(),
-                x.ncols()
-            )));
+                x.ncols(),
+                "Query with rows scaled as the training set was",
+            ));
         }
         let k = self.params.k;
         let wanted = (k + RERANK_MARGIN).min(train.nrows());
@@ -246,11 +246,12 @@ impl KnnClassifier {
             ));
         };
         if images.ncols() != train.dim {
-            return Err(Error::Mismatch(format!(
-                "fitted on {} pixels per image, queried with {}",
+            return Err(Error::shape(
+                "pixels per query image",
                 train.dim,
-                images.ncols()
-            )));
+                images.ncols(),
+                "Query with images of the training set's size",
+            ));
         }
         let found = train.search(images, self.params.k);
         let mut indices = Array2::<usize>::zeros((images.nrows(), self.params.k));
@@ -262,11 +263,6 @@ impl KnnClassifier {
             }
         }
         Ok(Neighbours { indices, distances })
-    }
-
-    /// Predicted class of each row of `x`.
-    pub fn predict(&self, x: &Array2<f32>) -> Result<Array1<u8>> {
-        Ok(self.vote(&self.kneighbors(x)?))
     }
 
     /// Predicted class of each u8 image (for a classifier from `fit_pixels`).
@@ -311,6 +307,23 @@ impl KnnClassifier {
     }
 }
 
+impl Classifier for KnnClassifier {
+    fn name(&self) -> String {
+        format!("k-NN k = {}", self.params.k)
+    }
+
+    fn n_features(&self) -> usize {
+        match &self.train {
+            TrainData::Float { x, .. } => x.ncols(),
+            TrainData::Pixels(p) => p.dim,
+        }
+    }
+
+    fn predict_rows(&self, x: &Array2<f32>) -> Result<Array1<u8>> {
+        Ok(self.vote(&self.kneighbors(x)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,11 +333,18 @@ mod tests {
     fn ties_go_to_the_earlier_index_and_smallest_label() {
         let x = array![[0.0f32], [2.0], [-2.0], [5.0]];
         let y = array![1u8, 0, 2, 0];
-        let m = KnnClassifier::params().k(2).fit(&x, &y).expect("fit");
+        let set = LabelledSet::new(x, y).expect("set");
+        let m = KnnClassifier::params().k(2).fit(&set).expect("fit");
         let nb = m.kneighbors(&array![[1.0f32]]).expect("search");
         assert_eq!(nb.indices.row(0).to_vec(), vec![0, 1]); // both at distance 1: index order
         assert_eq!(m.predict(&array![[1.0f32]]).expect("predict")[0], 0); // 1 vote each: label 0
-        assert!(KnnClassifier::params().k(0).fit(&x, &y).is_err());
-        assert!(KnnClassifier::params().k(5).fit(&x, &y).is_err());
+        assert!(matches!(
+            KnnClassifier::params().k(0).fit(&set),
+            Err(Error::InvalidParameter { param: "k", .. })
+        ));
+        assert!(matches!(
+            KnnClassifier::params().k(5).fit(&set),
+            Err(Error::InvalidParameter { param: "k", .. })
+        ));
     }
 }
