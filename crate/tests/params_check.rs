@@ -2,7 +2,7 @@
 //! which `fit` calls first. One test per rule, matching the parameter the error names.
 
 use fashion_lab::models::{ClassicalModel, KnnClassifier, LogisticClassifier};
-use fashion_lab::train::{Optimizer, ReduceLrOnPlateau, TrainConfig};
+use fashion_lab::train::{EarlyStopping, Optimizer, ReduceLrOnPlateau, TrainConfig};
 use fashion_lab::{Augmentation, Error, MinMaxScaler, ParamGuard};
 
 fn refused<P: ParamGuard<Error = Error>>(params: P) -> &'static str {
@@ -125,4 +125,17 @@ fn reduce_lr_factor_patience_and_floor() {
         refused(TrainConfig::default().reduce_lr_on_plateau(ReduceLrOnPlateau::val_loss(0.0, 2))),
         "factor"
     );
+}
+
+#[test]
+fn early_stopping_patience_and_min_delta() {
+    assert_eq!(refused(EarlyStopping::val_loss(0)), "patience");
+    let mut rule = EarlyStopping::sklearn();
+    rule.min_delta = -1.0;
+    assert_eq!(refused(rule), "min_delta");
+    assert_eq!(
+        refused(TrainConfig::default().early_stopping(EarlyStopping::val_loss(0))),
+        "patience"
+    );
+    assert!(EarlyStopping::best_val_accuracy_epoch().check().is_ok());
 }

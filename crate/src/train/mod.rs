@@ -77,6 +77,29 @@ impl EarlyStopping {
     }
 }
 
+impl EarlyStopping {
+    fn rules(&self) -> Result<()> {
+        if self.patience == 0 {
+            return Err(Error::param(
+                "patience",
+                "early stopping: patience must be at least 1 epoch",
+            ));
+        }
+        if !(self.min_delta.is_finite() && self.min_delta >= 0.0) {
+            return Err(Error::param(
+                "min_delta",
+                format!(
+                    "early stopping: min_delta must be ≥ 0, got {}",
+                    self.min_delta
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+crate::param_guard!(EarlyStopping);
+
 /// Keras' `ReduceLROnPlateau`: when the monitored value has not improved by more than
 /// `min_delta` for `patience` epochs, multiply the learning rate by `factor` (never below
 /// `min_lr`) and start counting again. The optimiser keeps its moments.
@@ -219,6 +242,9 @@ impl TrainConfig {
             a.check_ref()?;
         }
         if let Some(rule) = &self.reduce_lr {
+            rule.check_ref()?;
+        }
+        if let Some(rule) = &self.early_stopping {
             rule.check_ref()?;
         }
         Ok(())
