@@ -76,20 +76,23 @@ pub fn stratified_split(
     seed: u64,
 ) -> Result<Vec<Vec<usize>>> {
     if fractions.len() < 2 {
-        return Err(Error::invalid(
+        return Err(Error::param(
+            "fractions",
             "a split needs at least two fractions, e.g. [0.9, 0.1]",
         ));
     }
     if fractions.iter().any(|f| !f.is_finite() || *f <= 0.0) {
-        return Err(Error::invalid(format!(
-            "split fractions must be positive numbers, got {fractions:?}"
-        )));
+        return Err(Error::param(
+            "fractions",
+            format!("split fractions must be positive numbers, got {fractions:?}"),
+        ));
     }
     let sum: f64 = fractions.iter().sum();
     if (sum - 1.0).abs() > 1e-6 {
-        return Err(Error::invalid(format!(
-            "split fractions must sum to 1, got {fractions:?} (sum {sum})"
-        )));
+        return Err(Error::param(
+            "fractions",
+            format!("split fractions must sum to 1, got {fractions:?} (sum {sum})"),
+        ));
     }
     let n = labels.len();
     let sizes = apportion(n, fractions);
@@ -108,10 +111,13 @@ pub fn stratified_split(
 /// `n` indices of `labels`, drawn keeping class proportions.
 pub fn stratified_subset(labels: &Array1<u8>, n: usize, seed: u64) -> Result<Vec<usize>> {
     if n == 0 || n > labels.len() {
-        return Err(Error::invalid(format!(
-            "subset size must be between 1 and {} (the set's size), got {n}",
-            labels.len()
-        )));
+        return Err(Error::param(
+            "n",
+            format!(
+                "subset size must be between 1 and {} (the set's size), got {n}",
+                labels.len()
+            ),
+        ));
     }
     let pool: Vec<usize> = (0..labels.len()).collect();
     Ok(draw_stratified(labels, &pool, n, &mut rng(seed)).0)
@@ -124,10 +130,13 @@ pub fn stratified_k_fold(
     seed: u64,
 ) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
     if k < 2 || k > labels.len() {
-        return Err(Error::invalid(format!(
-            "k-fold needs 2 ≤ k ≤ {} (the number of samples), got k = {k}",
-            labels.len()
-        )));
+        return Err(Error::param(
+            "k",
+            format!(
+                "k-fold needs 2 ≤ k ≤ {} (the number of samples), got k = {k}",
+                labels.len()
+            ),
+        ));
     }
     let folds = stratified_split(labels, &vec![1.0 / k as f64; k], seed)?;
     Ok((0..k)
