@@ -5,7 +5,8 @@
 
 Every notebook runs with notebooks/ as its working directory and writes its results JSON and
 tables into --out (FASHION_LAB_REPORTS); in quick mode its saved models go to --out/models.
-Cells tagged "plot" must show an image.
+Every line a cell prints is echoed as it arrives, prefixed
+by the notebook's number (`[02] epoch 3/20 ...`). Cells tagged "plot" must show an image.
 
 When a cell fails. A cell fails the run when the kernel's reply is not "ok", when it has an
 `error` output, or when it wrote anything at all to stderr. No error wording is matched, because
@@ -170,9 +171,9 @@ def short_name(path: Path):
 
 
 class Client(NotebookClient):
-    """nbclient's client that files stderr that comes after a cell's idle message under that
-    cell, and after the last code cell waits for a probe's marker on stderr (see the module
-    comment). `replies` and `problems` feed `check`."""
+    """nbclient's client that echoes every stream line as it arrives, files stderr that comes
+    after a cell's idle message under that cell, and after the last code cell waits for a probe's
+    marker on stderr (see the module comment). `replies` and `problems` feed `check`."""
 
     def __init__(self, nb, tag, **kw):
         super().__init__(nb, **kw)
@@ -187,12 +188,23 @@ class Client(NotebookClient):
         ]
         self.last_code = runs[-1] if runs else None
 
+    def echo(self, msg):
+        if msg["msg_type"] == "stream":
+            stream = "" if msg["content"].get("name") == "stdout" else " stderr"
+            for line in msg["content"].get("text", "").splitlines():
+                say(f"[{self.tag}{stream}] {line}")
+
+    def output(self, outs, msg, display_id, cell_index):
+        self.echo(msg)
+        return super().output(outs, msg, display_id, cell_index)
+
     def late(self, msg, index=None):
         """Appends an output that came under an earlier request to that request's cell."""
         if index is None:
             index = self.cell_of_request.get(msg["parent_header"].get("msg_id"))
         if index is None or msg["msg_type"] not in OUTPUT_TYPES:
             return
+        self.echo(msg)
         self.nb.cells[index].outputs.append(output_from_msg(msg))
 
     # nbclient's own loop, except that it drops messages for other requests, which we keep.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Checks that run_notebooks.py fails every notebook under tools/tests/notebooks/ that should fail,
-naming the notebook, the cell and the error, and passes the healthy one.
+naming the notebook, the cell and the error, and passes the healthy one (its lines echoed).
 
     test_runner.py [NAME ...]        (run with the project venv's python, as `make test` does)
 
@@ -40,6 +40,8 @@ def run_case(name, out: Path):
     if expected is None:
         if proc.returncode != 0:
             wrong.append(f"should pass, exit code {proc.returncode}")
+        if "[healthy] x = 12" not in proc.stdout:
+            wrong.append("its printed line `x = 12` was not echoed as `[healthy] x = 12`")
     else:
         cell, text = expected
         if proc.returncode == 0:
