@@ -5,7 +5,8 @@
 
 Every notebook runs with notebooks/ as its working directory and writes its results JSON and
 tables into --out (FASHION_LAB_REPORTS); in quick mode its saved models go to --out/models.
-Every line a cell prints is echoed as it arrives, prefixed
+The executed notebooks in --out are signed (trusted) for this user, as `jupyter trust` would, so
+JupyterLab shows their SVG figures. Every line a cell prints is echoed as it arrives, prefixed
 by the notebook's number (`[02] epoch 3/20 ...`). Cells tagged "plot" must show an image.
 
 When a cell fails. A cell fails the run when the kernel's reply is not "ok", when it has an
@@ -60,6 +61,7 @@ import nbformat
 from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete
+from nbformat.sign import NotebookNotary
 from nbformat.v4 import output_from_msg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -327,6 +329,18 @@ def check(nb, name, client):
     return problems
 
 
+SIGN_LOCK = threading.Lock()
+
+
+def write_signed(nb, target: Path):
+    """Writes the notebook and trusts it for this user, as `jupyter trust` does: the signature
+    goes into the user's Jupyter data dir (nbsignatures.db), where JupyterLab looks."""
+    nbformat.write(nb, target)
+    written = nbformat.read(target, as_version=4)  # sign exactly what is on disk
+    with SIGN_LOCK, NotebookNotary() as notary:  # one sqlite connection per thread
+        notary.sign(written)
+
+
 def export_html(nb, target: Path):
     from nbconvert import HTMLExporter
 
@@ -387,7 +401,7 @@ def main():
             if cache is not None:
                 cache.remove()
         executed = args.out / path.name
-        nbformat.write(nb, executed)
+        write_signed(nb, executed)
         problems = check(nb, path.name, client)
         if args.html or args.pdf:
             html = executed.with_suffix(".html")

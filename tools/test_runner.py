@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Checks that run_notebooks.py fails every notebook under tools/tests/notebooks/ that should fail,
-naming the notebook, the cell and the error, and passes the healthy one (its lines echoed).
+naming the notebook, the cell and the error, and passes the healthy one (signed, its lines echoed).
 
     test_runner.py [NAME ...]        (run with the project venv's python, as `make test` does)
 
@@ -12,6 +12,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import nbformat
+from nbformat.sign import NotebookNotary
 
 TOOLS = Path(__file__).resolve().parent
 CASES_DIR = TOOLS / "tests" / "notebooks"
@@ -42,6 +45,9 @@ def run_case(name, out: Path):
             wrong.append(f"should pass, exit code {proc.returncode}")
         if "[healthy] x = 12" not in proc.stdout:
             wrong.append("its printed line `x = 12` was not echoed as `[healthy] x = 12`")
+        with NotebookNotary() as notary:
+            if not notary.check_signature(nbformat.read(out / nb_path.name, as_version=4)):
+                wrong.append("the executed notebook is not trusted")
     else:
         cell, text = expected
         if proc.returncode == 0:
