@@ -40,6 +40,8 @@ test: setup
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo test --quiet
+	# The runner must fail panics, `?` errors and compile errors: std-only notebooks, seconds each.
+	$(PY) tools/test_runner.py
 	# Two kernels at a time, each with its own view of ~/.cache/evcxr (see tools/run_notebooks.py).
 	$(PY) tools/run_notebooks.py --quick --jobs 2 --out target/notebooks-quick $(NOTEBOOKS)
 

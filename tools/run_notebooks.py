@@ -5,16 +5,41 @@
 
 Every notebook runs with notebooks/ as its working directory and writes its results JSON and
 tables into --out (FASHION_LAB_REPORTS); in quick mode its saved models go to --out/models.
-A cell fails the run when it has an error output or evcxr's error text on stderr (evcxr's
-execute reply carries no error name, so the outputs are what we read). Cells tagged "plot" must
-show an image. Progress goes to stdout, one line per cell, so long notebooks show where they are. `--jobs 2` runs two notebooks at a
-time (one kernel each): quick mode is mostly compiling cells, which one core does per kernel.
+The executed notebooks in --out are signed (trusted) for this user, as `jupyter trust` would, so
+JupyterLab shows their SVG figures. Every line a cell prints is echoed as it arrives, prefixed
+by the notebook's number (`[02] epoch 3/20 ...`). Cells tagged "plot" must show an image.
 
-With more than one job, each kernel gets its own view of evcxr's compiled-crate cache
-(~/.cache/evcxr): a folder of hard links to the shared entries, except each entry's `hits` counter,
-which evcxr rewrites on every cache hit. Two kernels sharing the folder once failed a cell with
-"Failed to wrap rustc: cannot parse integer from empty string" (one kernel read the counter while
-the other rewrote it). What a kernel adds to its view is linked back into the shared cache.
+When a cell fails. A cell fails the run when the kernel's reply is not "ok", when it has an
+`error` output, or when it wrote anything at all to stderr. No error wording is matched, because
+evcxr 0.22 reports the three kinds of failure differently (read in its source):
+- compile errors: `emit_errors` sends an iopub `error` message and the reply says "error"
+  (evcxr_jupyter src/core.rs, `Err(errors) =>` in handle_execution_requests);
+- a panic: the cell runs inside `catch_unwind` (evcxr src/eval_context.rs, wrap_user_code), std's
+  panic hook prints the message on stderr, and evcxr only notes EVCXR_PANIC_NOTIFICATION on
+  stdout: the eval returns Ok, so the reply says "ok" and there is no error output;
+- `?` on an Err: the generated `From<T> for EvcxrUserCodeError` does `eprintln!("{}", error)`
+  (eval_context.rs, error_trait_code) and the eval returns Ok: the bare message on stderr, reply
+  "ok" (evcxr issue 281). An error whose message is empty still writes a newline.
+So stderr is the one channel both runtime failures share, and nothing else writes to it: the
+kernel forwards only the child process's stderr (core.rs, start_output_pass_through_thread), the
+crate prints progress with println!, and the executed quick-mode notebooks had no stderr text.
+A crash of the child process also shows as an `error` output ("Subprocess terminated ...").
+
+evcxr sends stderr lines on their own thread, with no end-of-cell mark (its PR #354 fixed this for
+stdout only), so a line can reach us after the cell's idle message. A late line that still
+carries the cell's request id is put back into that cell (nbclient would drop it); after the
+last code cell a tiny probe cell prints a marker on stderr, and everything the kernel forwards
+before that marker belongs to the last cell (one pipe, one thread, so order holds). A line so
+late that evcxr tags it with the next cell's request shows under that next cell, which then
+fails in its place; the run fails either way.
+
+`--jobs 2` runs two notebooks at a time (one kernel each): quick mode is mostly compiling cells,
+which one core does per kernel. With more than one job, each kernel gets its own view of evcxr's
+compiled-crate cache (~/.cache/evcxr): a folder of hard links to the shared entries, except each
+entry's `hits` counter, which evcxr rewrites on every cache hit. Two kernels sharing the folder
+once failed a cell with "Failed to wrap rustc: cannot parse integer from empty string" (one
+kernel read the counter while the other rewrote it). What a kernel adds to its view is linked
+back into the shared cache.
 """
 
 import argparse
@@ -27,33 +52,51 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import Empty
 
 import nbformat
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionComplete
+from nbformat.sign import NotebookNotary
+from nbformat.v4 import output_from_msg
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
-# What evcxr prints on stderr for a compile error, a returned Err (`?`) or a panic.
-EVCXR_ERROR = re.compile(
-    r"^(error(\[E\d+\])?:|Error: |thread '.*' panicked|Child process terminated|Segmentation fault)",
-    re.MULTILINE,
-)
 IMAGE_TYPES = ("image/svg+xml", "image/png")
+# Line starts a healthy cell may print on stderr. None so far: the crate reports progress on
+# stdout and the executed notebooks showed no stderr; add a prefix only after seeing it healthy.
+HARMLESS_STDERR = ()
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # evcxr colours compile errors
+OUTPUT_TYPES = ("stream", "error", "display_data", "execute_result")
+PROBE_TIMEOUT = 300  # seconds for the end-of-notebook stderr probe, a one-line cell to compile
 
 
-def cell_errors(cell):
-    """The error texts in a code cell's outputs."""
+def stderr_fails(text):
+    # An empty line counts too: `?` on an error with an empty message prints just that.
+    return any(not line.startswith(HARMLESS_STDERR) for line in text.splitlines() or [""])
+
+
+def cell_errors(cell, status="ok"):
+    """The error texts of a code cell: its error outputs, its stderr text (evcxr sends one output
+    per line, joined here) and a reply that is not ok."""
     found = []
+    stderr = [
+        out.get("text", "") for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream" and out.get("name") == "stderr"
+    ]
+    if stderr and stderr_fails("".join(stderr)):
+        found.append("".join(stderr).strip() or "(an empty line on stderr)")
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
             text = "\n".join(out.get("traceback", [])) or f"{out.get('ename')}: {out.get('evalue')}"
-            found.append(text)
-        elif out.get("output_type") == "stream" and out.get("name") == "stderr":
-            if EVCXR_ERROR.search(out.get("text", "")):
-                found.append(out["text"])
+            found.append(ANSI.sub("", text))
+    if status != "ok" and not found:
+        found.append(f"the kernel replied {status!r}")
     return found
 
 
@@ -123,13 +166,112 @@ class PrivateCache:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
+def short_name(path: Path):
+    """`02` for notebooks/02-logistic-vs-deep-cnn.ipynb, the stem for other notebooks."""
+    m = re.match(r"(\d+)-", path.stem)
+    return m.group(1) if m else path.stem
+
+
+class Client(NotebookClient):
+    """nbclient's client that echoes every stream line as it arrives, files stderr that comes
+    after a cell's idle message under that cell, and after the last code cell waits for a probe's
+    marker on stderr (see the module comment). `replies` and `problems` feed `check`."""
+
+    def __init__(self, nb, tag, **kw):
+        super().__init__(nb, **kw)
+        self.tag = tag
+        self.cell_of_request = {}  # execute request id -> index of its cell
+        self.replies = {}  # cell index -> the execute reply's status
+        self.problems = []
+        runs = [
+            i for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and c.source.strip()
+            and self.skip_cells_with_tag not in c.metadata.get("tags", [])
+        ]
+        self.last_code = runs[-1] if runs else None
+
+    def echo(self, msg):
+        if msg["msg_type"] == "stream":
+            stream = "" if msg["content"].get("name") == "stdout" else " stderr"
+            for line in msg["content"].get("text", "").splitlines():
+                say(f"[{self.tag}{stream}] {line}")
+
+    def output(self, outs, msg, display_id, cell_index):
+        self.echo(msg)
+        return super().output(outs, msg, display_id, cell_index)
+
+    def late(self, msg, index=None):
+        """Appends an output that came under an earlier request to that request's cell."""
+        if index is None:
+            index = self.cell_of_request.get(msg["parent_header"].get("msg_id"))
+        if index is None or msg["msg_type"] not in OUTPUT_TYPES:
+            return
+        self.echo(msg)
+        self.nb.cells[index].outputs.append(output_from_msg(msg))
+
+    # nbclient's own loop, except that it drops messages for other requests, which we keep.
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        self.cell_of_request[parent_msg_id] = cell_index
+        while True:
+            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            if msg["parent_header"].get("msg_id") == parent_msg_id:
+                try:
+                    self.process_message(msg, cell, cell_index)  # raises once the cell is idle
+                except CellExecutionComplete:
+                    return
+            else:
+                self.late(msg)
+
+    async def async_execute_cell(self, cell, cell_index, **kw):
+        cell = await super().async_execute_cell(cell, cell_index, **kw)
+        if cell_index == self.last_code:
+            await self.flush_stderr(cell_index)
+        return cell
+
+    async def flush_stderr(self, index):
+        """Runs a cell that prints a marker on stderr; the child's stderr is one pipe read by one
+        thread, so whatever the kernel forwards before the marker was printed by cell `index`."""
+        started = time.monotonic()
+        marker = f"fashion-lab-runner-probe-{uuid.uuid4().hex}"
+        probe = await ensure_async(self.kc.execute(f'eprintln!("{marker}");', store_history=False))
+        deadline = time.monotonic() + PROBE_TIMEOUT
+        while True:
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=1))
+            except Empty:
+                await self._async_check_alive()  # raises DeadKernelError, as a cell would
+                if time.monotonic() > deadline:
+                    self.problems.append(f"the stderr probe got no answer in {PROBE_TIMEOUT}s")
+                    return
+                continue
+            parent = msg["parent_header"].get("msg_id")
+            if parent != probe:
+                self.late(msg)
+            elif msg["msg_type"] == "error":
+                evalue = ANSI.sub("", msg["content"].get("evalue", ""))
+                self.problems.append(f"the stderr probe after the last cell failed:\n{evalue}")
+                return
+            elif msg["msg_type"] == "stream":
+                text = msg["content"].get("text", "")
+                before, found, _ = text.partition(marker)
+                if before or not found:
+                    msg = {**msg, "content": {**msg["content"], "text": before if found else text}}
+                    self.late(msg, index)
+                if found:
+                    took = time.monotonic() - started
+                    say(f"  [{self.tag}] stderr probe after the last cell done in {took:.1f}s")
+                    return
+
+
 def execute(path: Path, timeout: int, startup_timeout: int, crate_ready=None, cache=None):
     """Runs one notebook; sets `crate_ready` once its first two code cells (the crate build) ran,
-    after sharing what they compiled when the kernel has its own cache."""
+    after sharing what they compiled when the kernel has its own cache. Returns the executed
+    notebook, the seconds it took and the client (its replies and problems)."""
     nb = nbformat.read(path, as_version=4)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     started = time.monotonic()
     state = {"n": 0, "t": started}
+    client = None
 
     def on_cell_start(cell, cell_index, **_):
         if cell.cell_type != "code":
@@ -138,19 +280,22 @@ def execute(path: Path, timeout: int, startup_timeout: int, crate_ready=None, ca
         state["n"] += 1
         say(f"  [{path.name}] cell {state['n']}/{len(code_cells)}: {first_line(cell)}")
 
-    def on_cell_executed(cell, cell_index, **_):
+    def on_cell_executed(cell, cell_index, execute_reply=None, **_):
         if cell.cell_type != "code":
             return
+        status = (execute_reply or {}).get("content", {}).get("status", "without a reply")
+        client.replies[cell_index] = status
         took = time.monotonic() - state["t"]
-        flag = "  ERROR" if cell_errors(cell) else ""
+        flag = "  ERROR" if cell_errors(cell, status) else ""
         say(f"  [{path.name}] cell {state['n']} done in {took:.1f}s{flag}")
         if crate_ready is not None and state["n"] == 2:
             if cache is not None:
                 cache.sync()
             crate_ready.set()
 
-    client = NotebookClient(
+    client = Client(
         nb,
+        short_name(path),
         kernel_name="rust",
         timeout=timeout,
         startup_timeout=startup_timeout,
@@ -164,21 +309,36 @@ def execute(path: Path, timeout: int, startup_timeout: int, crate_ready=None, ca
     finally:
         if crate_ready is not None:
             crate_ready.set()
-    return nb, time.monotonic() - started
+    return nb, time.monotonic() - started, client
 
 
-def check(nb, name):
+def check(nb, name, client):
     problems = []
     n = 0
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         n += 1
-        for err in cell_errors(cell):
-            problems.append(f"{name}, cell {n} ({first_line(cell)}):\n{err.strip()[:2000]}")
+        errors = cell_errors(cell, client.replies.get(index, "ok"))
+        if errors:
+            text = "\n".join(e.strip() for e in errors)
+            problems.append(f"{name}, cell {n} ({first_line(cell)}):\n{text[:2000]}")
         if "plot" in cell.get("metadata", {}).get("tags", []) and not has_image(cell):
             problems.append(f"{name}, cell {n} ({first_line(cell)}): tagged 'plot' but shows no image")
+    problems += [f"{name}: {p}" for p in client.problems]
     return problems
+
+
+SIGN_LOCK = threading.Lock()
+
+
+def write_signed(nb, target: Path):
+    """Writes the notebook and trusts it for this user, as `jupyter trust` does: the signature
+    goes into the user's Jupyter data dir (nbsignatures.db), where JupyterLab looks."""
+    nbformat.write(nb, target)
+    written = nbformat.read(target, as_version=4)  # sign exactly what is on disk
+    with SIGN_LOCK, NotebookNotary() as notary:  # one sqlite connection per thread
+        notary.sign(written)
 
 
 def export_html(nb, target: Path):
@@ -234,13 +394,15 @@ def main():
         say(f"==> {path.name}{' (quick mode)' if args.quick else ''}")
         cache = PrivateCache(path.stem) if args.jobs > 1 else None
         try:
-            nb, seconds = execute(path, args.timeout, args.startup_timeout, crate_ready if first else None, cache)
+            nb, seconds, client = execute(
+                path, args.timeout, args.startup_timeout, crate_ready if first else None, cache
+            )
         finally:
             if cache is not None:
                 cache.remove()
         executed = args.out / path.name
-        nbformat.write(nb, executed)
-        problems = check(nb, path.name)
+        write_signed(nb, executed)
+        problems = check(nb, path.name, client)
         if args.html or args.pdf:
             html = executed.with_suffix(".html")
             export_html(nb, html)
