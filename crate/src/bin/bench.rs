@@ -98,7 +98,7 @@ fn cnn_profile() -> Result<(f64, f64)> {
         let mut h = xb;
         for (i, layer) in model.layers.iter_mut().enumerate() {
             let t = Instant::now();
-            h = layer.forward(&h, true);
+            h = layer.forward(&h);
             fwd[i] += t.elapsed().as_secs_f64();
         }
         let t = Instant::now();
