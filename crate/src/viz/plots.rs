@@ -391,7 +391,6 @@ pub fn bar_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
 
     #[test]
     fn charts_render_titles_labels_and_skip_nan() {
