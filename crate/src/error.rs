@@ -119,6 +119,24 @@ pub enum Error {
 
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),
+
+    #[error(
+        "{path} is empty (0 bytes): a download or copy of it failed. \
+         Delete it and run `make data` again"
+    )]
+    EmptyFile { path: PathBuf },
+
+    #[error(
+        "{path} is truncated: it ends inside its {header} header, after {found} bytes, \
+         so not even its length can be read. \
+         The download was cut short: delete the file and run `make data` again"
+    )]
+    TruncatedHeader {
+        path: PathBuf,
+        /// "gzip" (counted in the file's bytes) or "IDX" (counted after decompression).
+        header: &'static str,
+        found: usize,
+    },
 }
 
 /// The crate's result type.

@@ -47,13 +47,132 @@ fn truncated_gzip_names_the_file() {
     let bytes = fs::read(&path).expect("read");
     fs::write(&path, &bytes[..bytes.len() / 2]).expect("truncate");
     let err = FashionMnist::load_from(&dir).expect_err("a truncated file must not load");
-    assert!(matches!(err, Error::Truncated { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Truncated {
+                expected: 47_040_016,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(
         msg.contains("train-images-idx3-ubyte.gz") && msg.contains("make data"),
         "{msg}"
     );
     fs::remove_dir_all(&dir).ok();
+}
+
+/// `train-images-idx3-ubyte.gz` replaced by `contents`: the error of loading the folder.
+fn error_with_train_images(tag: &str, contents: &[u8]) -> Error {
+    let dir = copy_of_real_files(tag);
+    fs::write(gz(&dir, TRAIN_IMAGES), contents).expect("write");
+    let err = FashionMnist::load_from(&dir).expect_err("a broken file must not load");
+    fs::remove_dir_all(&dir).ok();
+    err
+}
+
+/// The message names the file and says to fetch it again.
+fn says_what_to_do(err: &Error) -> String {
+    let msg = err.to_string();
+    assert!(
+        msg.contains("train-images-idx3-ubyte.gz") && msg.contains("run `make data`"),
+        "{msg}"
+    );
+    msg
+}
+
+#[test]
+fn empty_gzip_file_says_it_is_empty() {
+    let err = error_with_train_images("empty", b"");
+    assert!(matches!(err, Error::EmptyFile { .. }), "{err:?}");
+    assert!(says_what_to_do(&err).contains("is empty (0 bytes)"));
+}
+
+#[test]
+fn empty_uncompressed_file_says_it_is_empty() {
+    let dir = copy_of_real_files("empty-raw");
+    fs::remove_file(gz(&dir, TEST_LABELS)).expect("remove");
+    fs::write(dir.join(TEST_LABELS), b"").expect("write");
+    let err = FashionMnist::load_from(&dir).expect_err("empty labels");
+    assert!(matches!(err, Error::EmptyFile { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("t10k-labels-idx1-ubyte is empty") && msg.contains("make data"),
+        "{msg}"
+    );
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn text_file_named_gz_says_it_is_not_gzip() {
+    // Short (less than a gzip header) and long: both are text, not a truncated gzip stream.
+    for (tag, text) in [
+        ("text-short", &b"oops\n"[..]),
+        ("text-long", b"<html><body>404 Not Found</body></html>\n"),
+    ] {
+        let err = error_with_train_images(tag, text);
+        assert!(matches!(err, Error::CorruptGzip { .. }), "{err:?}");
+        let msg = says_what_to_do(&err);
+        assert!(
+            msg.contains("not the gzip magic 1f 8b, so it is not a gzip file")
+                && msg.contains("looks like text"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn uncompressed_idx_named_gz_says_to_drop_the_suffix() {
+    let real = fs::read(gz(&real_dir(), TRAIN_IMAGES)).expect("read");
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&real[..]), &mut raw)
+        .expect("gunzip");
+    let err = error_with_train_images("raw-as-gz", &raw);
+    assert!(matches!(err, Error::CorruptGzip { .. }), "{err:?}");
+    assert!(says_what_to_do(&err).contains("removing `.gz` from its name"));
+}
+
+#[test]
+fn gzip_cut_inside_its_header_says_so() {
+    let real = fs::read(gz(&real_dir(), TRAIN_IMAGES)).expect("read");
+    // The gzip header is 10 bytes: 5 are magic, method, flags and half the time stamp.
+    let err = error_with_train_images("cut-gzip-header", &real[..5]);
+    assert!(
+        matches!(
+            err,
+            Error::TruncatedHeader {
+                header: "gzip",
+                found: 5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let msg = says_what_to_do(&err);
+    assert!(msg.contains("ends inside its gzip header") && !msg.contains("expected 0"));
+}
+
+#[test]
+fn gzip_cut_before_the_idx_header_says_so() {
+    let real = fs::read(gz(&real_dir(), TRAIN_IMAGES)).expect("read");
+    // The gzip header and two bytes of the deflate stream: not one byte of data comes out.
+    let err = error_with_train_images("cut-idx-header", &real[..12]);
+    assert!(
+        matches!(
+            err,
+            Error::TruncatedHeader {
+                header: "IDX",
+                found: 0..16,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let msg = says_what_to_do(&err);
+    assert!(msg.contains("ends inside its IDX header") && !msg.contains("expected 0"));
 }
 
 #[test]
