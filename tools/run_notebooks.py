@@ -22,7 +22,9 @@ evcxr 0.22 reports the three kinds of failure differently (read in its source):
   "ok" (evcxr issue 281). An error whose message is empty still writes a newline.
 So stderr is the one channel both runtime failures share, and nothing else writes to it: the
 kernel forwards only the child process's stderr (core.rs, start_output_pass_through_thread), the
-crate prints progress with println!, and the executed quick-mode notebooks had no stderr text.
+crate prints progress with println!, and the six notebooks' executed quick-mode copies (172 code
+cells) had no stderr text. The previous rule matched evcxr's and rustc's wording and missed both
+runtime failures (rustc now prints `thread '<unnamed>' (10204) panicked`; `?` has no prefix).
 A crash of the child process also shows as an `error` output ("Subprocess terminated ...").
 
 evcxr sends stderr lines on their own thread, with no end-of-cell mark (its PR #354 fixed this for

@@ -71,11 +71,13 @@ def main():
             wrong = run_case(name, Path(tmp) / name)
             verdict = "ok" if not wrong else "WRONG"
             want = "pass" if EXPECTED[name] is None else "fail"
-            print(f"test_runner: {name} (must {want}): {verdict} in {time.monotonic() - t:.1f}s", flush=True)
+            took = time.monotonic() - t
+            print(f"test_runner: {name} (must {want}): {verdict} in {took:.1f}s", flush=True)
             for w in wrong:
                 print(f"    {w}", flush=True)
             failed += bool(wrong)
-    print(f"test_runner: {len(names) - failed} of {len(names)} as expected in {time.monotonic() - started:.0f}s")
+    took = time.monotonic() - started
+    print(f"test_runner: {len(names) - failed} of {len(names)} as expected in {took:.0f}s", flush=True)
     sys.exit(1 if failed else 0)
 
 
