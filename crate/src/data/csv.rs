@@ -1,6 +1,7 @@
 //! Kaggle-style Fashion-MNIST CSV (`label,pixel1,…,pixel784`), read and written through polars.
 
 use std::fs::File;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array2};
@@ -61,10 +62,16 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<ImageSet> {
             "file not found; `fashion_lab::data::csv::write_kaggle_csv_files` creates it from the IDX files",
         ));
     }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    read_csv_from_bytes(&bytes, path)
+}
+
+/// [`read_csv`] on a file's contents already in memory; `path` only names it in errors.
+pub fn read_csv_from_bytes(bytes: &[u8], path: &Path) -> Result<ImageSet> {
     let df = CsvReadOptions::default()
         .with_has_header(true)
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|r| r.finish())
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
         .map_err(|e| csv_err(path, e.to_string()))?;
     if df.width() != IMAGE_PIXELS + 1 {
         return Err(csv_err(

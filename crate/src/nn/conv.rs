@@ -41,6 +41,12 @@ pub struct Geometry {
     pub out_w: usize,
 }
 
+fn too_large(k: usize, stride: usize, padding: usize) -> Error {
+    Error::invalid(format!(
+        "kernel {k}, stride {stride} and padding {padding} are too large to compute with"
+    ))
+}
+
 impl Geometry {
     pub fn new(
         input: (usize, usize, usize),
@@ -66,22 +72,27 @@ impl Geometry {
             }
             Padding::Same => {
                 let (oh, ow) = (h.div_ceil(stride), w.div_ceil(stride));
-                let pad_h = ((oh - 1) * stride + k).saturating_sub(h);
-                let pad_w = ((ow - 1) * stride + k).saturating_sub(w);
+                // (o − 1)·stride < input size, so only adding the kernel can overflow.
+                let (Some(span_h), Some(span_w)) = (
+                    (oh.saturating_sub(1) * stride).checked_add(k),
+                    (ow.saturating_sub(1) * stride).checked_add(k),
+                ) else {
+                    return Err(too_large(k, stride, 0));
+                };
+                let (pad_h, pad_w) = (span_h.saturating_sub(h), span_w.saturating_sub(w));
                 (oh, ow, pad_h / 2, pad_w / 2)
             }
             Padding::Explicit(p) => {
-                if h + 2 * p < k || w + 2 * p < k {
+                let padded = |side: usize| p.checked_mul(2).and_then(|p2| side.checked_add(p2));
+                let (Some(ph), Some(pw)) = (padded(h), padded(w)) else {
+                    return Err(too_large(k, stride, p));
+                };
+                if ph < k || pw < k {
                     return Err(Error::invalid(format!(
                         "a {k}×{k} window does not fit a {h}×{w} input padded by {p}"
                     )));
                 }
-                (
-                    (h + 2 * p - k) / stride + 1,
-                    (w + 2 * p - k) / stride + 1,
-                    p,
-                    p,
-                )
+                ((ph - k) / stride + 1, (pw - k) / stride + 1, p, p)
             }
         };
         Ok(Self {

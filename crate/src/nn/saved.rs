@@ -7,8 +7,10 @@ use std::path::Path;
 use ndarray::Array2;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
+use super::conv::{Geometry, Padding};
+use super::init::Initializer;
 use super::model::Model;
-use super::sequential::Sequential;
+use super::sequential::{LayerSpec, Sequential};
 use crate::error::{create_parent_dir, Error, Result};
 
 const FORMAT: &str = "fashion-lab model";
@@ -74,7 +76,13 @@ impl Model {
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
         let path = path.as_ref();
         let buffer = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let (_, header) = SafeTensors::read_metadata(&buffer).map_err(|e| not_a_model(path, e))?;
+        Model::load_from_bytes(&buffer, path)
+    }
+
+    /// [`Model::load`] on a file's contents already in memory; `path` only names it in errors.
+    pub fn load_from_bytes(buffer: &[u8], path: impl AsRef<Path>) -> Result<Model> {
+        let path = path.as_ref();
+        let (_, header) = SafeTensors::read_metadata(buffer).map_err(|e| not_a_model(path, e))?;
         let info = header
             .metadata()
             .as_ref()
@@ -94,20 +102,40 @@ impl Model {
         let spec: Sequential = info
             .get("architecture")
             .map(|s| serde_json::from_str(s))
-            .transpose()?
+            .transpose()
+            .map_err(|e| not_a_model(path, format!("its architecture is unreadable: {e}")))?
             .ok_or_else(|| not_a_model(path, "no architecture"))?;
         let seed = info
             .get("seed")
             .and_then(|s| s.parse().ok())
             .unwrap_or_default();
-        let mut model = spec.build(seed)?;
+        // Every weight the architecture needs must be in the file: check before building, so that
+        // a damaged architecture cannot make the reader allocate (or overflow) without bound.
+        let needed = weights_needed(&spec)
+            .ok_or_else(|| not_a_model(path, "its architecture's sizes overflow"))?;
+        if needed > buffer.len() / 4 {
+            return Err(not_a_model(
+                path,
+                format!(
+                    "its architecture needs {needed} weights but the file has room for at most {}",
+                    buffer.len() / 4
+                ),
+            ));
+        }
+        // Built with zero weights (they are all replaced below; nor can a damaged initialiser's
+        // constant, such as a negative uniform limit, stop the build), then given back the saved
+        // definition.
+        let mut model = zero_initialised(&spec)
+            .build(seed)
+            .map_err(|e| not_a_model(path, format!("its architecture cannot be built: {e}")))?;
+        model.spec = spec;
         // Files written before the model recorded it have no entry: the caller must say.
         model.preprocessing = info
             .get("preprocessing")
             .map(|s| serde_json::from_str(s))
             .transpose()
             .map_err(|e| not_a_model(path, format!("its preprocessing entry: {e}")))?;
-        let tensors = SafeTensors::deserialize(&buffer).map_err(|e| not_a_model(path, e))?;
+        let tensors = SafeTensors::deserialize(buffer).map_err(|e| not_a_model(path, e))?;
         let expected = model.weights().len();
         let mut weights = Vec::with_capacity(expected);
         for i in 0..expected {
@@ -134,4 +162,78 @@ impl Model {
             .map_err(|e| not_a_model(path, e))?;
         Ok(model)
     }
+}
+
+/// `spec` with every initialiser set to zeros.
+fn zero_initialised(spec: &Sequential) -> Sequential {
+    let mut spec = spec.clone();
+    for layer in &mut spec.layers {
+        if let LayerSpec::Dense { init, .. } | LayerSpec::Conv2d { init, .. } = layer {
+            *init = Initializer::Zeros;
+        }
+    }
+    spec
+}
+
+/// How many f32 values a model built from `spec` holds (its weights and batch-norm statistics),
+/// following [`Sequential::build`]'s shapes; `None` when a size overflows. The walk stops at the
+/// first layer `build` rejects, since nothing after it is allocated.
+fn weights_needed(spec: &Sequential) -> Option<usize> {
+    let image = |shape: &[usize]| match *shape {
+        [h, w] => Some((h, w, 1)),
+        [h, w, c] => Some((h, w, c)),
+        _ => None,
+    };
+    let mut shape = spec.input_shape.clone();
+    let mut total = 0usize;
+    for layer in &spec.layers {
+        let size = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+        let (weights, next) = match *layer {
+            LayerSpec::Flatten => (0, vec![size]),
+            LayerSpec::Dropout { .. } => (0, shape),
+            LayerSpec::BatchNorm { .. } => {
+                (shape.last().copied().unwrap_or(1).checked_mul(4)?, shape)
+            }
+            LayerSpec::Dense { units, .. } => {
+                if units == 0 || shape.len() != 1 {
+                    break;
+                }
+                (size.checked_mul(units)?.checked_add(units)?, vec![units])
+            }
+            LayerSpec::Conv2d {
+                filters,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => {
+                let Some(g) =
+                    image(&shape).and_then(|hwc| Geometry::new(hwc, kernel, stride, padding).ok())
+                else {
+                    break;
+                };
+                let patch = kernel.checked_mul(kernel)?.checked_mul(g.c)?;
+                let kernel_and_bias = patch.checked_mul(filters)?.checked_add(filters)?;
+                (kernel_and_bias, vec![g.out_h, g.out_w, filters])
+            }
+            LayerSpec::MaxPool2d { size: k, stride } | LayerSpec::AvgPool2d { size: k, stride } => {
+                let Some(g) = image(&shape)
+                    .and_then(|hwc| Geometry::new(hwc, k, stride, Padding::Valid).ok())
+                else {
+                    break;
+                };
+                (0, vec![g.out_h, g.out_w, g.c])
+            }
+            LayerSpec::GlobalAvgPool2d => {
+                let Some((h, w, c)) = image(&shape) else {
+                    break;
+                };
+                h.checked_mul(w)?;
+                (0, vec![c])
+            }
+        };
+        total = total.checked_add(weights)?;
+        shape = next;
+    }
+    Some(total)
 }
