@@ -75,6 +75,10 @@ IMAGE_TYPES = ("image/svg+xml", "image/png")
 HARMLESS_STDERR = ()
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # evcxr colours compile errors
 OUTPUT_TYPES = ("stream", "error", "display_data", "execute_result")
+# The crate sends, with every figure and table it shows, how many it has shown in this kernel so
+# far (viz::DISPLAY_COUNT_MIME). evcxr keeps only the last output of each MIME type per cell, so
+# a cell whose count grew by more than the figures / tables it kept lost a display.
+DISPLAY_COUNT_MIME = "application/vnd.fashion-lab.displays+json"
 PROBE_TIMEOUT = 300  # seconds for the end-of-notebook stderr probe, a one-line cell to compile
 
 
@@ -108,6 +112,43 @@ def has_image(cell):
         for out in cell.get("outputs", [])
         if out.get("output_type") in ("display_data", "execute_result")
     )
+
+
+def shown(cell, types):
+    return sum(
+        sum(t in out.get("data", {}) for t in types)
+        for out in cell.get("outputs", [])
+        if out.get("output_type") in ("display_data", "execute_result")
+    )
+
+
+def display_count(cell):
+    """The crate's running count of figures and tables shown, as of this cell, or None."""
+    for out in reversed(cell.get("outputs", [])):
+        data = out.get("data", {}).get(DISPLAY_COUNT_MIME)
+        if data is not None:
+            count = json.loads(data) if isinstance(data, str) else data
+            return count.get("figures", 0), count.get("tables", 0)
+    return None
+
+
+def lost_displays(cells):
+    """(cell, figures drawn, figures kept, tables drawn, tables kept) for each code cell that
+    showed fewer figures or tables than it drew."""
+    lost = []
+    before = (0, 0)
+    for cell in cells:
+        count = display_count(cell)
+        if count is None:
+            continue
+        if count[0] < before[0] or count[1] < before[1]:
+            before = (0, 0)  # the kernel restarted: its count started again
+        drawn = (count[0] - before[0], count[1] - before[1])
+        kept = (shown(cell, IMAGE_TYPES), shown(cell, ("text/html",)))
+        if drawn[0] > kept[0] or drawn[1] > kept[1]:
+            lost.append((cell, drawn[0], kept[0], drawn[1], kept[1]))
+        before = count
+    return lost
 
 
 def first_line(cell):
@@ -327,6 +368,13 @@ def check(nb, name, client):
             problems.append(f"{name}, cell {n} ({first_line(cell)}):\n{text[:2000]}")
         if "plot" in cell.get("metadata", {}).get("tags", []) and not has_image(cell):
             problems.append(f"{name}, cell {n} ({first_line(cell)}): tagged 'plot' but shows no image")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for cell, figures, kept_figures, tables, kept_tables in lost_displays(code):
+        problems.append(
+            f"{name}, cell {code.index(cell) + 1} ({first_line(cell)}): drew {figures} figure(s) and "
+            f"{tables} table(s) but the notebook kept {kept_figures} and {kept_tables} (evcxr keeps "
+            "the last of each kind per cell): compose the figures into one (viz::compose) or split the cell"
+        )
     problems += [f"{name}: {p}" for p in client.problems]
     return problems
 

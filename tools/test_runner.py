@@ -28,6 +28,7 @@ EXPECTED = {
     "question-mark-last": ('cell 2 (let n: u32 = "12a".parse()?;)', "invalid digit found in string"),
     "question-mark-silent": ("cell 1 (#[derive(Debug)])", "(an empty line on stderr)"),
     "compile-error": ('cell 2 (let s: u32 = "not a number";)', "not a number"),
+    "lost-figure": ("cell 2 (// Two figures in one cell: the first is lost.)", "drew 2 figure(s)"),
 }
 
 

@@ -278,6 +278,22 @@ fn cnn_learns_real_images_saves_loads_and_classifies_pictures() {
         same >= n * 9 / 10,
         "{same} of {n} pictures classified as their raw image"
     );
+    // The notebook's view of one picture: picture, model input and bars in one figure (evcxr
+    // keeps one figure per cell), titled with the class the model predicts.
+    let seen = model
+        .classify_image(dir.join("photo-0.png"))
+        .expect("classify");
+    let figure =
+        fashion_lab::viz::classified_picture(&model, dir.join("photo-0.png")).expect("figure");
+    let (width, height) = figure.size().expect("size");
+    assert!(width > 600.0 && height > 150.0, "{width}×{height}");
+    assert_eq!(
+        figure.svg().matches("<image ").count(),
+        2,
+        "picture and model input"
+    );
+    assert!(figure.svg().contains(&format!("→ {} (", seen.name)));
+    assert!(figure.svg().contains("class probabilities"));
     std::fs::write(dir.join("broken.png"), b"\x89PNG\r\n\x1a\n broken").expect("write");
     let err = model
         .classify_image(dir.join("broken.png"))

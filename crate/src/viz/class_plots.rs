@@ -4,10 +4,12 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::plots::{category_formatter, color, plot_err, svg_figure};
-use super::{image_grid, Figure};
+use super::{bar_chart, compose, image_grid, Figure};
 use crate::data::{ImageSet, CLASS_NAMES, N_CLASSES};
 use crate::error::{Error, Result};
 use crate::eval::ConfusionMatrix;
+use crate::nn::Model;
+use crate::prep::picture;
 
 /// One (or more) sample image per class, captioned with the class name.
 pub fn samples_per_class(set: &ImageSet, per_class: usize) -> Result<Figure> {
@@ -37,6 +39,41 @@ pub fn samples_per_class(set: &ImageSet, per_class: usize) -> Result<Figure> {
         N_CLASSES.min(images.len()).max(1),
         3,
     )
+}
+
+/// A picture classified by `model`, as one figure: the picture as it is, the 28×28 image the
+/// model sees (after the dataset's conversion steps, drawn 4× larger), and the ten class
+/// probabilities; the title names the predicted class and its confidence.
+pub fn classified_picture(model: &Model, path: impl AsRef<std::path::Path>) -> Result<Figure> {
+    let path = path.as_ref();
+    let original = picture::load_gray(path)?;
+    let c = model.classify_image(path)?;
+    let seen =
+        ndarray::Array2::from_shape_fn((112, 112), |(r, col)| c.input[(r / 4) * 28 + col / 4]);
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let pictures = image_grid(
+        &format!("{name} → {} ({:.1} %)", c.name, 100.0 * c.confidence),
+        &[original.clone(), seen],
+        &[
+            format!("the picture ({}×{})", original.ncols(), original.nrows()),
+            "what the model sees (28×28, ×4)".to_string(),
+        ],
+        2,
+        1,
+    )?;
+    let probabilities: Vec<f64> = c.probabilities.iter().map(|&p| f64::from(p)).collect();
+    let names: Vec<String> = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
+    let bars = bar_chart(
+        "class probabilities",
+        "probability",
+        &names,
+        &probabilities,
+        None,
+    )?;
+    compose(&[pictures, bars], 2)
 }
 
 /// Images per class in each named split (grouped bars).

@@ -85,8 +85,9 @@ impl Table {
     /// evcxr calls this to show the value of a cell.
     pub fn evcxr_display(&self) {
         println!(
-            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT",
-            self.to_html()
+            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT\n{}",
+            self.to_html(),
+            super::figure::table_shown()
         );
     }
 }
