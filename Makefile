@@ -5,13 +5,14 @@ EVCXR_VERSION := 0.22.0
 VENV          := .venv
 PY            := $(VENV)/bin/python
 NOTEBOOKS     := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
-REPORTS       := $(patsubst notebooks/%.ipynb,reports/%.html,$(NOTEBOOKS))
+EXECUTED      := $(patsubst notebooks/%.ipynb,reports/%.ipynb,$(NOTEBOOKS))
+PDFS          := $(EXECUTED:.ipynb=.pdf)
 CRATE_SOURCES := Cargo.toml $(shell find crate -name '*.rs' -o -name Cargo.toml 2>/dev/null)
-PDF           := $(if $(wildcard /usr/bin/chromium),--pdf,)
+EXPORT_TOOLS  := tools/export.py tools/report.css
 
 export EVCXR_VERSION
 
-.PHONY: all setup data venv kernel reports test lab bench clean
+.PHONY: all setup data venv kernel reports pdfs export test lab bench clean
 
 all: reports
 
@@ -26,12 +27,25 @@ venv:
 kernel: venv
 	@tools/setup-kernel.sh
 
-# A report is redone when its notebook or the crate changed; otherwise `make reports` does nothing.
-reports: setup $(REPORTS)
+# A notebook is run again when it or the crate changed; its HTML and PDF are remade when the run
+# or the export changed. Without Chromium only the HTML is made; once Chromium is installed,
+# `make reports` (or `make pdfs`) prints the PDFs without running any notebook.
+reports: setup $(PDFS)
 
-reports/%.html: notebooks/%.ipynb $(CRATE_SOURCES) | setup
+pdfs: venv $(PDFS)
+
+reports/%.ipynb: notebooks/%.ipynb $(CRATE_SOURCES) | setup
 	@mkdir -p reports
-	$(PY) tools/run_notebooks.py --out reports --html $(PDF) $<
+	$(PY) tools/run_notebooks.py --out reports $<
+
+reports/%.html reports/%.pdf: reports/%.ipynb $(EXPORT_TOOLS) | venv
+	$(PY) tools/export.py $<
+
+# A notebook as you saved it in Lab, with your outputs, to HTML and PDF, without running it:
+#   make export NB=notebooks/01-knn-vs-mlp.ipynb   ->  reports/exported/01-knn-vs-mlp.{html,pdf}
+export: venv
+	@test -n "$(NB)" || { echo "usage: make export NB=path/to/notebook.ipynb" >&2; exit 1; }
+	$(PY) tools/export.py --out reports/exported $(NB)
 
 # Checks and tests build into a target folder kept between clones (~/.cache/fashion-lab/target),
 # so a clean clone rebuilds only the crate, not its ~300 dependencies. CARGO_TARGET_DIR overrides.
@@ -44,6 +58,8 @@ test: setup
 	$(PY) tools/test_runner.py
 	# Two kernels at a time, each with its own view of ~/.cache/evcxr (see tools/run_notebooks.py).
 	$(PY) tools/run_notebooks.py --quick --jobs 2 --out target/notebooks-quick $(NOTEBOOKS)
+	# The reports' HTML and PDF from those runs: title block, numbered figures, offline, A4.
+	$(PY) tools/test_export.py $(patsubst notebooks/%,target/notebooks-quick/%,$(NOTEBOOKS))
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

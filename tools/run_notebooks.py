@@ -60,6 +60,9 @@ from pathlib import Path
 from queue import Empty
 
 import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import export  # noqa: E402  (tools/export.py: the report's HTML and PDF)
 from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete
@@ -391,32 +394,27 @@ def write_signed(nb, target: Path):
         notary.sign(written)
 
 
-def export_html(nb, target: Path):
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter().from_notebook_node(nb)
-    target.write_text(body, encoding="utf-8")
-
-
-def export_pdf(html: Path, target: Path, chromium: str):
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", f"--user-data-dir={profile}", "--no-pdf-header-footer",
-                f"--print-to-pdf={target}", html.resolve().as_uri(),
-            ],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
-        )
+def record_run(nb, quick: bool):
+    """What the export's title block shows: when, which protocol, which build of the crate."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    nb.metadata["fashion_lab"] = {
+        "executed": time.strftime("%Y-%m-%dT%H:%M"),
+        "protocol": os.environ.get("FASHION_LAB_PROTOCOL") or ("quick" if quick else "full"),
+        "crate_version": export.crate_version() + (f" ({commit})" if commit else ""),
+    }
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="*", type=Path)
     ap.add_argument("--out", type=Path, required=True, help="folder for executed notebooks and exports")
-    ap.add_argument("--html", action="store_true", help="also export HTML")
-    ap.add_argument("--pdf", action="store_true", help="also export PDF through headless Chromium, if present")
+    ap.add_argument("--html", action="store_true", help="also export HTML (tools/export.py)")
+    ap.add_argument("--pdf", action="store_true", help="also export HTML and PDF (headless Chromium, if present)")
     ap.add_argument("--quick", action="store_true", help="quick mode: FASHION_LAB_QUICK=1 for the kernels")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take")
     ap.add_argument("--startup-timeout", type=int, default=300)
@@ -431,7 +429,9 @@ def main():
         os.environ["FASHION_LAB_QUICK"] = "1"
         os.environ["FASHION_LAB_MODELS"] = str((args.out / "models").resolve())
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
-    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    chromium = export.find_chromium() if args.pdf else None
+    if args.pdf and chromium is None:
+        say(f"note: no headless Chromium found, so HTML only; for PDFs: {export.INSTALL_CHROMIUM}")
     # The first notebook builds the crate (its first two cells) before any other kernel starts:
     # on a fresh machine the kernels would otherwise each compile every dependency.
     crate_ready = threading.Event()
@@ -451,13 +451,14 @@ def main():
             if cache is not None:
                 cache.remove()
         executed = args.out / path.name
+        record_run(nb, args.quick)
         write_signed(nb, executed)
         problems = check(nb, path.name, client)
+        if problems:
+            # Kept to be read, but dated 1970 so that `make reports` runs it again.
+            os.utime(executed, (0, 0))
         if args.html or args.pdf:
-            html = executed.with_suffix(".html")
-            export_html(nb, html)
-            if args.pdf and chromium:
-                export_pdf(html, executed.with_suffix(".pdf"), chromium)
+            export.export(executed, args.out, args.pdf, chromium)
         say(f"    {path.name}: {seconds:.0f}s, {'OK' if not problems else f'{len(problems)} problem(s)'}")
         return path.name, seconds, problems
 

@@ -37,14 +37,25 @@ fn folder(env: &str, default: &str) -> std::path::PathBuf {
 }
 
 /// Where a notebook writes `name` among its results: `$FASHION_LAB_REPORTS/name`, else
-/// `../reports/name` (the project's `reports/` seen from `notebooks/`, Jupyter's working folder).
+/// `../reports/name` (the project's `reports/` seen from `notebooks/`, Jupyter's working folder);
+/// in quick mode `../reports/quick/name`, so a quick run (in Lab too) never replaces a full one.
 pub fn report_file(name: &str) -> std::path::PathBuf {
-    folder(REPORTS_ENV, "../reports").join(name)
+    folder(REPORTS_ENV, &default_folder("../reports")).join(name)
 }
 
-/// Where a notebook saves the model `name`: `$FASHION_LAB_MODELS/name`, else `../models/name`.
+/// Where a notebook saves the model `name`: `$FASHION_LAB_MODELS/name`, else `../models/name`;
+/// in quick mode `../models/quick/name`, so a one-epoch model never replaces the model
+/// `fashion-lab classify` and the deployment page load.
 pub fn model_file(name: &str) -> std::path::PathBuf {
-    folder(MODELS_ENV, "../models").join(name)
+    folder(MODELS_ENV, &default_folder("../models")).join(name)
+}
+
+fn default_folder(full: &str) -> String {
+    if quick_mode() {
+        format!("{full}/quick")
+    } else {
+        full.to_string()
+    }
 }
 
 /// A one-line description for the top of a notebook.

@@ -29,9 +29,17 @@ pub struct TrainConfig {
     pub reduce_lr: Option<ReduceLrOnPlateau>,
     /// Random rotation/zoom/shift of every training image, new for every batch (images only).
     pub augmentation: Option<Augmentation>,
-    /// Print a progress line per epoch (and within long epochs).
+    /// Print progress: a line per epoch (and within long epochs), a closing line with the best.
     pub verbose: bool,
+    /// Of the epoch lines, keep every `log_every`-th (with the first and the last) in the
+    /// exported report, like Keras' `verbose=2` thinned; 0 keeps about ten a run. The others are
+    /// printed too, marked with [`PROGRESS_MARK`], so a live run shows every epoch and an export
+    /// (`tools/export.py`) drops them; `History::table` has them all.
+    pub log_every: usize,
 }
+
+/// The start of a progress line that an exported report leaves out (a live run shows it).
+pub const PROGRESS_MARK: &str = "  ⋯ ";
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -45,6 +53,7 @@ impl Default for TrainConfig {
             reduce_lr: None,
             augmentation: None,
             verbose: true,
+            log_every: 0,
         }
     }
 }
@@ -85,6 +94,19 @@ impl TrainConfig {
     pub fn verbose(mut self, verbose: bool) -> Self {
         self.verbose = verbose;
         self
+    }
+    pub fn log_every(mut self, epochs: usize) -> Self {
+        self.log_every = epochs;
+        self
+    }
+
+    /// Whether epoch `epoch`'s line is one the report keeps.
+    fn logs(&self, epoch: usize) -> bool {
+        let every = match self.log_every {
+            0 => self.epochs.div_ceil(10),
+            n => n,
+        };
+        epoch == 1 || epoch == self.epochs || epoch.is_multiple_of(every)
     }
 
     fn rules(&self) -> Result<()> {
@@ -272,7 +294,7 @@ pub fn fit(
                 let elapsed = epoch_start.elapsed().as_secs_f64();
                 let eta = elapsed / (b + 1) as f64 * (n_batches - b - 1) as f64;
                 println!(
-                    "  epoch {epoch:>3}/{} · batch {}/{n_batches} · loss {:.4} · acc {:.4} · {elapsed:.0} s (epoch ETA {eta:.0} s)",
+                    "{PROGRESS_MARK}epoch {epoch:>3}/{} · batch {}/{n_batches} · loss {:.4} · acc {:.4} · {elapsed:.0} s (epoch ETA {eta:.0} s)",
                     config.epochs,
                     b + 1,
                     loss_sum / seen as f64,
@@ -306,8 +328,13 @@ pub fn fit(
                 (Some(l), Some(a)) => format!(" · val_loss {l:.4} · val_acc {a:.4}"),
                 _ => String::new(),
             };
+            let mark = if config.logs(epoch) {
+                ""
+            } else {
+                PROGRESS_MARK
+            };
             println!(
-                "epoch {epoch:>3}/{} · loss {:.4} · acc {:.4}{val} · {:.1} s (total {elapsed:.0} s, ETA {eta:.0} s)",
+                "{mark}epoch {epoch:>3}/{} · loss {:.4} · acc {:.4}{val} · {:.1} s (total {elapsed:.0} s, ETA {eta:.0} s)",
                 config.epochs, record.loss, record.accuracy, record.seconds
             );
         }
@@ -347,7 +374,40 @@ pub fn fit(
             history.best_epoch
         );
     }
+    if config.verbose {
+        println!(
+            "{}",
+            closing_line(&history, started.elapsed().as_secs_f64())
+        );
+    }
     Ok(history)
+}
+
+/// The last line of a verbose run: how long, the best validation epoch, the weights kept.
+fn closing_line(history: &History, seconds: f64) -> String {
+    let n = history.epochs.len();
+    let best = history
+        .epochs
+        .iter()
+        .filter(|r| r.val_accuracy.is_some_and(f64::is_finite))
+        .max_by(|a, b| {
+            a.val_accuracy
+                .partial_cmp(&b.val_accuracy)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    let best = best.map_or(String::new(), |r| {
+        format!(
+            " · best val_acc {:.4} at epoch {} (val_loss {:.4})",
+            r.val_accuracy.unwrap_or(f64::NAN),
+            r.epoch,
+            r.val_loss.unwrap_or(f64::NAN)
+        )
+    });
+    format!(
+        "trained {n} epoch{} in {seconds:.0} s{best} · weights of epoch {} kept · every epoch: history.table()",
+        if n == 1 { "" } else { "s" },
+        history.best_epoch
+    )
 }
 
 /// `train(item)` for every item, two or more at a time (one per core), results in the items'
@@ -363,4 +423,49 @@ where
 {
     use rayon::prelude::*;
     items.par_iter().map(&train).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logged(config: TrainConfig) -> Vec<usize> {
+        (1..=config.epochs).filter(|&e| config.logs(e)).collect()
+    }
+
+    #[test]
+    fn about_ten_epoch_lines_a_run_with_the_first_and_the_last() {
+        let config = TrainConfig::default();
+        assert_eq!(logged(config.epochs(5)), vec![1, 2, 3, 4, 5]);
+        assert_eq!(
+            logged(config.epochs(20)),
+            vec![1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
+        );
+        let sixty = logged(config.epochs(60));
+        assert_eq!((sixty.len(), sixty[1], *sixty.last().unwrap()), (11, 6, 60));
+        assert_eq!(logged(config.epochs(7).log_every(3)), vec![1, 3, 6, 7]);
+        assert_eq!(logged(config.epochs(3).log_every(1)), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn the_closing_line_names_the_best_epoch_and_the_kept_weights() {
+        let record = |epoch, val_accuracy| EpochRecord {
+            epoch,
+            loss: 0.5,
+            accuracy: 0.8,
+            val_loss: Some(0.4),
+            val_accuracy: Some(val_accuracy),
+            seconds: 1.0,
+            lr: 1e-3,
+        };
+        let history = History {
+            epochs: vec![record(1, 0.80), record(2, 0.86), record(3, 0.84)],
+            best_epoch: 3,
+            stopped_early: false,
+        };
+        let line = closing_line(&history, 12.0);
+        assert!(line.contains("trained 3 epochs in 12 s"), "{line}");
+        assert!(line.contains("best val_acc 0.8600 at epoch 2"), "{line}");
+        assert!(line.contains("weights of epoch 3 kept"), "{line}");
+    }
 }
