@@ -3,7 +3,11 @@
 
 EVCXR_VERSION := 0.22.0
 VENV          := .venv
-PY            := $(VENV)/bin/python
+# In the activated conda env of environment.yml (`conda activate fashion-lab`), that env is the
+# Python side and no .venv is made; otherwise the project venv.
+CONDA_ENV     := $(if $(filter fashion-lab,$(CONDA_DEFAULT_ENV)),$(CONDA_PREFIX))
+PY            := $(if $(CONDA_ENV),$(CONDA_ENV)/bin/python,$(VENV)/bin/python)
+PYTHON_SIDE   := $(if $(CONDA_ENV),conda-env,venv)
 NOTEBOOKS     := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 EXECUTED      := $(patsubst notebooks/%.ipynb,reports/%.ipynb,$(NOTEBOOKS))
 PDFS          := $(EXECUTED:.ipynb=.pdf)
@@ -12,11 +16,11 @@ EXPORT_TOOLS  := tools/export.py tools/report.css
 
 export EVCXR_VERSION
 
-.PHONY: all setup data venv kernel reports pdfs export test lab bench clean
+.PHONY: all setup data venv conda-env kernel reports pdfs export test lab bench clean
 
 all: reports
 
-setup: data venv kernel
+setup: data $(PYTHON_SIDE) kernel
 
 data:
 	@tools/setup-data.sh
@@ -24,26 +28,30 @@ data:
 venv:
 	@tools/setup-venv.sh
 
-kernel: venv
-	@tools/setup-kernel.sh
+conda-env:
+	@$(PY) -c "import nbclient, nbconvert, jupyterlab" 2>/dev/null || { echo "error: the conda env fashion-lab lacks its packages; run: conda env update -f environment.yml" >&2; exit 1; }
+
+# The kernel spec goes where the Python side's Jupyter looks: .venv/share/jupyter, or the conda env's.
+kernel: $(PYTHON_SIDE)
+	@KERNEL_PREFIX=$(if $(CONDA_ENV),$(CONDA_ENV),$(VENV)) tools/setup-kernel.sh
 
 # A notebook is run again when it or the crate changed; its HTML and PDF are remade when the run
 # or the export changed. Without Chromium only the HTML is made; once Chromium is installed,
 # `make reports` (or `make pdfs`) prints the PDFs without running any notebook.
 reports: setup $(PDFS)
 
-pdfs: venv $(PDFS)
+pdfs: $(PYTHON_SIDE) $(PDFS)
 
 reports/%.ipynb: notebooks/%.ipynb $(CRATE_SOURCES) | setup
 	@mkdir -p reports
 	$(PY) tools/run_notebooks.py --out reports $<
 
-reports/%.html reports/%.pdf: reports/%.ipynb $(EXPORT_TOOLS) | venv
+reports/%.html reports/%.pdf: reports/%.ipynb $(EXPORT_TOOLS) | $(PYTHON_SIDE)
 	$(PY) tools/export.py $<
 
 # A notebook as you saved it in Lab, with your outputs, to HTML and PDF, without running it:
 #   make export NB=notebooks/01-knn-vs-mlp.ipynb   ->  reports/exported/01-knn-vs-mlp.{html,pdf}
-export: venv
+export: $(PYTHON_SIDE)
 	@test -n "$(NB)" || { echo "usage: make export NB=path/to/notebook.ipynb" >&2; exit 1; }
 	$(PY) tools/export.py --out reports/exported $(NB)
 
@@ -62,7 +70,7 @@ test: setup
 	$(PY) tools/test_export.py $(patsubst notebooks/%,target/notebooks-quick/%,$(NOTEBOOKS))
 
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) -m jupyter lab notebooks/
 
 clean:
 	rm -rf reports target/notebooks-quick

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs evcxr_jupyter at the pinned version (only when missing or different) and writes the
-# Rust kernel spec into the project venv, where that venv's Jupyter finds it.
+# Rust kernel spec into $KERNEL_PREFIX/share/jupyter/kernels (the project venv .venv, or the conda
+# env fashion-lab), where that environment's Jupyter finds it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=${EVCXR_VERSION:?set by the Makefile}
@@ -18,7 +19,7 @@ rustup component list --installed 2>/dev/null | grep -q rust-src || rustup compo
 # evcxr builds cells with opt-level 2, debug assertions and overflow checks, which makes
 # decompression and training several times slower than `cargo --release`. Cargo's profile
 # variables override that profile for every crate the kernel builds.
-spec_dir=.venv/share/jupyter/kernels/rust
+spec_dir=${KERNEL_PREFIX:-.venv}/share/jupyter/kernels/rust
 mkdir -p "$spec_dir"
 spec=$(cat <<JSON
 {
