@@ -134,7 +134,21 @@ def svg_title(data):
     return html.unescape(found.group(1)).strip() if found else None
 
 
+OWN_NUMBER = re.compile(r"^\s*(Figure|Fig\.|Table)\s+(\d+)\s*[:.]\s*", re.I)
+
+
+def renumbered(kind, n, caption):
+    """A caption that numbers itself after the report ("Table 1: ...") gets our number, and the
+    report's in brackets when it differs."""
+    found = OWN_NUMBER.match(caption or "")
+    if not found:
+        return caption
+    rest = caption[found.end():]
+    return rest if int(found.group(2)) == n else f"{rest} (the report's {found.group(1)} {found.group(2)})"
+
+
 def caption_output(kind, n, caption):
+    caption = renumbered(kind, n, caption)
     text = f" {html.escape(caption)}" if caption else ""
     return nbformat.v4.new_output("display_data", data={"text/html": f'<p class="fl-caption"><b>{kind} {n}.</b>{text}</p>'})
 
@@ -163,8 +177,10 @@ def number_displays(nb):
                 outputs.append(caption_output("Figure", figures, caption))
             elif "<table" in page:
                 tables += 1
-                if "<caption" in page and not comment_caption(cell):
-                    data["text/html"] = re.sub(r"(<caption[^>]*>)", rf"\1Table {tables}. ", page, count=1)
+                own = re.search(r"(<caption[^>]*>)(.*?)(</caption>)", page, re.S)
+                if own and not comment_caption(cell):
+                    title = html.escape(renumbered("Table", tables, html.unescape(own.group(2))))
+                    data["text/html"] = page[:own.start()] + f"{own.group(1)}Table {tables}. {title}{own.group(3)}" + page[own.end():]
                 else:
                     outputs.append(caption_output("Table", tables, comment_caption(cell) or section))
         cell["outputs"] = outputs
