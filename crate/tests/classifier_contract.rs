@@ -242,3 +242,27 @@ fn linfa_cross_validation_runs_on_our_knn_and_logistic_regression() {
         Err(Error::InvalidParameter { param: "k", .. })
     ));
 }
+
+#[test]
+fn logistic_regression_reaches_its_accuracy_on_a_real_subset() {
+    // scikit-learn's defaults (lbfgs, C = 1, 100 iterations) on 5,000 / 1,000 real images; on the
+    // full set the bench compares with scikit-learn itself (`bench -- logistic`).
+    let data = FashionMnist::load().expect("load");
+    let train = Scale255
+        .labelled(&data.train.stratified_subset(5_000, 9).expect("subset"))
+        .expect("scale");
+    let test = Scale255
+        .labelled(&data.test.stratified_subset(1_000, 9).expect("subset"))
+        .expect("scale");
+    let model = LogisticClassifier::params().fit(&train).expect("fit");
+    let accuracy = model.score(&test).expect("score");
+    assert!(accuracy > 0.80, "test accuracy {accuracy}");
+    assert!(
+        model.iterations > 10 && model.iterations <= 100,
+        "{} iterations",
+        model.iterations
+    );
+    // The same data and settings give the same weights.
+    let again = LogisticClassifier::params().fit(&train).expect("fit");
+    assert_eq!(again.weights(), model.weights());
+}

@@ -1,12 +1,11 @@
-//! Multinomial logistic regression (linfa-logistic, L-BFGS), the linear baseline of report 001.
+//! Multinomial logistic regression (L-BFGS on the crate's matrix products, `lbfgs.rs`), the
+//! linear baseline of report 001; linfa's `Fit` / `Predict` are implemented in `linfa_traits.rs`.
 
 use std::time::Instant;
 
-use linfa::traits::Fit;
-use linfa::DatasetBase;
-use linfa_logistic::{MultiFittedLogisticRegression, MultiLogisticRegression};
 use ndarray::{Array1, Array2};
 
+use super::lbfgs::{minimise, Objective};
 use super::Classifier;
 use crate::base::first_max_index;
 use crate::error::{Error, Result};
@@ -91,21 +90,35 @@ impl LogisticParams {
             ));
         }
         let started = Instant::now();
-        // In f64: the loss is summed over all rows, and in f32 the L-BFGS line search loses its
-        // way on the full 60k set (it returned the starting point: accuracy 0.10).
-        let dataset = DatasetBase::new(x.mapv(f64::from), labels.view());
-        let fitted = MultiLogisticRegression::default()
-            .max_iterations(self.max_iterations)
-            .alpha(f64::from(self.alpha))
-            .gradient_tolerance(f64::from(self.gradient_tolerance))
-            .fit(&dataset)
-            .map_err(|e| Error::Library {
-                model: "logistic regression (linfa-logistic)".into(),
-                reason: e.to_string(),
-            })?;
+        let classes: Vec<u8> = labels
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let targets: Vec<usize> = labels
+            .iter()
+            .map(|l| classes.binary_search(l).unwrap_or(0))
+            .collect();
+        let objective = Objective::new(x.view(), &targets, n_classes, f64::from(self.alpha));
+        let (coefficients, iterations) = minimise(
+            &objective,
+            self.max_iterations,
+            f64::from(self.gradient_tolerance),
+        );
+        if coefficients.iter().any(|w| !w.is_finite()) {
+            return Err(Error::Library {
+                model: "logistic regression".into(),
+                reason:
+                    "L-BFGS diverged (weights not finite); scale the features, e.g. pixels / 255"
+                        .into(),
+            });
+        }
         Ok(LogisticClassifier {
             n_features: x.ncols(),
-            fitted,
+            coefficients,
+            classes,
+            iterations,
             params: *self,
             fit_seconds: started.elapsed().as_secs_f64(),
         })
@@ -116,7 +129,11 @@ impl LogisticParams {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogisticClassifier {
     n_features: usize,
-    fitted: MultiFittedLogisticRegression<f64, u8>,
+    /// (features + 1) × classes: the weights, then the intercepts.
+    coefficients: Array2<f32>,
+    classes: Vec<u8>,
+    /// L-BFGS iterations run (fewer than the maximum when the gradient became small).
+    pub iterations: u64,
     /// The settings it was fitted with.
     pub params: LogisticParams,
     /// Wall-clock seconds of the fit.
@@ -136,7 +153,7 @@ impl Classifier for LogisticClassifier {
 
     fn predict_rows(&self, x: &Array2<f32>) -> Result<Array1<u8>> {
         let proba = self.probabilities(x);
-        let classes = self.fitted.classes();
+        let classes = &self.classes;
         Ok(proba
             .rows()
             .into_iter()
@@ -152,9 +169,7 @@ impl Classifier for LogisticClassifier {
 
 impl LogisticClassifier {
     fn probabilities(&self, x: &Array2<f32>) -> Array2<f32> {
-        self.fitted
-            .predict_probabilities(&x.mapv(f64::from))
-            .mapv(|p| p as f32)
+        Objective::probabilities(&x.view(), &self.coefficients)
     }
 
     /// Settings with scikit-learn's defaults; `.fit(&x, &labels)` trains.
@@ -164,12 +179,19 @@ impl LogisticClassifier {
 
     /// The classes in column order of [`LogisticClassifier::predict_proba`].
     pub fn classes(&self) -> &[u8] {
-        self.fitted.classes()
+        &self.classes
     }
 
     /// Weights: one row per feature, one column per class.
     pub fn weights(&self) -> Array2<f32> {
-        self.fitted.params().mapv(|w| w as f32)
+        self.coefficients
+            .slice(ndarray::s![..self.n_features, ..])
+            .to_owned()
+    }
+
+    /// The intercept of each class.
+    pub fn intercepts(&self) -> Array1<f32> {
+        self.coefficients.row(self.n_features).to_owned()
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod centroid;
 pub mod classical;
 pub mod knn;
+mod lbfgs;
 mod linfa_traits;
 pub mod logistic;
 mod network;

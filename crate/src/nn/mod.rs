@@ -15,6 +15,7 @@ pub mod loss;
 pub mod model;
 pub mod norm;
 mod parallel;
+pub(crate) use parallel::{dot, t_dot};
 pub mod pool;
 mod saved;
 pub mod sequential;

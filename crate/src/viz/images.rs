@@ -97,7 +97,13 @@ pub fn image_grid(
     });
     let (pad, caption_h, title_h) = (12, 18, 30);
     // Wide enough for the longest caption too (about 6.5 px a character at 12 px sans-serif).
-    let caption_w = captions.iter().map(|c| c.chars().count()).max().unwrap_or(0) * 13 / 2;
+    let caption_w = captions
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0)
+        * 13
+        / 2;
     let slot_w = (cell_w + pad).max(110).max(caption_w + pad);
     let rows = images.len().div_ceil(cols);
     let width = cols * slot_w + pad;
