@@ -16,6 +16,9 @@ pub mod eval;
 pub mod models;
 pub mod nn;
 pub mod prep;
+/// The deployment page and its HTTP API (`fashion-lab serve`); only with the `serve` feature.
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod train;
 pub mod viz;
 
