@@ -16,14 +16,18 @@ EXPORT_TOOLS  := tools/export.py tools/report.css
 
 export EVCXR_VERSION
 
-.PHONY: all setup data venv conda-env kernel reports pdfs export test lab bench clean
+.PHONY: all setup data venv conda-env kernel chromium reports pdfs export test lab serve bench clean
 
 all: reports
 
-setup: data $(PYTHON_SIDE) kernel
+setup: data $(PYTHON_SIDE) kernel chromium
 
 data:
 	@tools/setup-data.sh
+
+# Chromium and chromedriver (Debian packages): the page's browser test and the reports' PDFs.
+chromium:
+	@tools/setup-chromium.sh
 
 venv:
 	@tools/setup-venv.sh
@@ -61,7 +65,9 @@ test: export CARGO_TARGET_DIR ?= $(HOME)/.cache/fashion-lab/target
 test: setup
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
-	cargo test --quiet
+	cargo clippy --all-targets --all-features -- -D warnings
+	# With the server: its API tests and the page in headless Chromium (crate/tests/serve/).
+	cargo test --quiet --features serve
 	# The runner must fail panics, `?` errors and compile errors: std-only notebooks, seconds each.
 	$(PY) tools/test_runner.py
 	# Two kernels at a time, each with its own view of ~/.cache/evcxr (see tools/run_notebooks.py).
@@ -71,6 +77,14 @@ test: setup
 
 lab: setup
 	$(PY) -m jupyter lab notebooks/
+
+# The deployment page, http://127.0.0.1:8765 by default. HOST=0.0.0.0 serves other computers too;
+# PORT= another port; MODEL= the default model (a file name in models/, or a path).
+HOST ?= 127.0.0.1
+PORT ?= 8765
+serve:
+	cargo run --release -p fashion-lab --features serve --bin fashion-lab -- \
+	  serve --host $(HOST) --port $(PORT) $(if $(MODEL),--model $(MODEL))
 
 clean:
 	rm -rf reports target/notebooks-quick

@@ -86,9 +86,30 @@ pub enum Error {
     #[error("table error: {0}")]
     Table(#[from] polars::error::PolarsError),
 
-    /// A user's picture that cannot be read or converted.
+    /// A user's picture that cannot be read or converted; `problem` says which way (the server
+    /// answers a different HTTP status for each).
     #[error("picture {path}: {reason}")]
-    Picture { path: PathBuf, reason: String },
+    Picture {
+        path: PathBuf,
+        problem: PictureProblem,
+        reason: String,
+    },
+
+    /// No model file where one was expected (the server's default or chosen model, the CLI's
+    /// `--model`).
+    #[error(
+        "no model at {path}. Create it by running notebooks/02-logistic-vs-deep-cnn.ipynb \
+         (`make reports`, or its cells in Jupyter: the deployment section saves it), \
+         or choose another saved model (`--model PATH`; `make serve MODEL=PATH`)"
+    )]
+    NoModel { path: PathBuf },
+
+    /// The server cannot listen where it was told to.
+    #[error(
+        "cannot listen on {address}: {reason}. Choose another port (`make serve PORT=8766`, \
+         `fashion-lab serve --port 8766`) or stop what uses this one"
+    )]
+    Listen { address: String, reason: String },
 
     /// A file that is not a fashion-lab model, or a model that cannot be encoded.
     #[error("model file {path}: {reason}")]
@@ -137,6 +158,23 @@ pub enum Error {
         header: &'static str,
         found: usize,
     },
+}
+
+/// What is wrong with a user's picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PictureProblem {
+    /// Zero bytes.
+    Empty,
+    /// Over a size limit (the server's upload limit, or more pixels than the decoder allows).
+    TooLarge,
+    /// Not a PNG or JPEG file at all.
+    NotAnImage,
+    /// A PNG or JPEG that does not decode: truncated or damaged.
+    Damaged,
+    /// Decodes, but holds no item to classify (one flat shade).
+    NoObject,
+    /// Could not be written (the example pictures).
+    Unwritable,
 }
 
 /// The crate's result type.

@@ -16,6 +16,9 @@ pub mod eval;
 pub mod models;
 pub mod nn;
 pub mod prep;
+/// The deployment page and its HTTP API (`fashion-lab serve`); only with the `serve` feature.
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod train;
 pub mod viz;
 
@@ -23,7 +26,7 @@ pub use budget::{build_info, full_or_quick, model_file, quick_mode, report_file}
 pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
 // The one-argument `Result` stays at `fashion_lab::error::Result`: re-exported here, a notebook's
 // `use fashion_lab::*` would shadow std's two-argument `Result`.
-pub use error::Error;
+pub use error::{Error, PictureProblem};
 pub use eval::{accuracy, Comparison, ConfusionMatrix};
 pub use models::{ClassicalModel, Classifier, KnnClassifier, LogisticClassifier, NearestCentroid};
 pub use nn::{Activation, Initializer, Model, Padding, Sequential};

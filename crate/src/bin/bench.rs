@@ -34,6 +34,10 @@ const WORKLOADS: &[(&str, &str)] = &[
         "logistic",
         "multinomial logistic regression (our L-BFGS on f32 matrix products, L2 alpha=1), 60k train, 100 L-BFGS iterations, pixels/255: fit seconds, test accuracy",
     ),
+    (
+        "serve-load",
+        "fashion-lab serve over loopback (build with --features serve): 16 clients upload the 4 example pictures 25 times each at once; all answered?, p50 / p99 latency, requests per second (MODEL= a model file, else models/02-deep-cnn.safetensors, else report 001's CNN trained 1 epoch on 6k)",
+    ),
 ];
 
 fn knn_full() -> Result<(f64, f64)> {
@@ -163,6 +167,115 @@ fn logistic() -> Result<(f64, f64)> {
     Ok((model.fit_seconds, acc))
 }
 
+/// The model serve-load serves: `$MODEL`, else notebook 02's, else report 001's CNN trained one
+/// epoch on 6,000 images now (the same work per picture as the real one), saved to a temp folder.
+#[cfg(feature = "serve")]
+fn serve_load_model() -> Result<(std::path::PathBuf, String)> {
+    let given = std::env::var_os("MODEL").map(std::path::PathBuf::from);
+    let saved = std::path::PathBuf::from("models/02-deep-cnn.safetensors");
+    if let Some(path) = given.or_else(|| saved.is_file().then_some(saved)) {
+        let what = path.display().to_string();
+        return Ok((path, what));
+    }
+    let data = FashionMnist::load()?;
+    let train = Scale255.labelled(&data.train.stratified_subset(6_000, 0)?)?;
+    let mut model = report_001_cnn()?;
+    let config = TrainConfig::default()
+        .batch_size(64)
+        .optimizer(Optimizer::adam())
+        .epochs(1);
+    fit(&mut model, &train, None, &config)?;
+    let path = std::env::temp_dir().join(format!("serve-load-{}.safetensors", std::process::id()));
+    model.save(&path)?;
+    Ok((
+        path,
+        "report 001's CNN, 1 epoch on 6k (no saved model found)".into(),
+    ))
+}
+
+#[cfg(feature = "serve")]
+fn serve_load() -> Result<(f64, f64)> {
+    use fashion_lab::serve::{client, ServeConfig, Server};
+    use std::time::Duration;
+    const CLIENTS: usize = 16;
+    const EACH: usize = 25;
+    let (model, what) = serve_load_model()?;
+    let server = Server::bind(ServeConfig {
+        port: 0,
+        model: model.clone(),
+        log_requests: false,
+        ..ServeConfig::default()
+    })?
+    .spawn()?;
+    let address = server.address().to_string();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../notebooks/examples");
+    let pictures: Vec<(String, Vec<u8>)> = ["ankle-boot", "bag", "pullover", "trouser"]
+        .iter()
+        .map(|name| {
+            let path = examples.join(format!("{name}.png"));
+            let bytes =
+                std::fs::read(&path).map_err(|e| fashion_lab::Error::Io { path, source: e })?;
+            Ok((name.replace('-', " "), bytes))
+        })
+        .collect::<Result<_>>()?;
+    let send = |k: usize| {
+        let t = Instant::now();
+        let answer = client::request(
+            &address,
+            "POST",
+            "/api/classify",
+            None,
+            &pictures[k].1,
+            Duration::from_secs(60),
+        );
+        let ok = answer.as_ref().is_ok_and(|a| a.status == 200);
+        let right = answer.ok().and_then(|a| a.json().ok()).and_then(|v| {
+            v["name"]
+                .as_str()
+                .map(|n| n.eq_ignore_ascii_case(&pictures[k].0))
+        });
+        (t.elapsed().as_secs_f64() * 1000.0, ok, right == Some(true))
+    };
+    send(0); // the model is read on the first request
+    let started = Instant::now();
+    let results: Vec<(f64, bool, bool)> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|c| scope.spawn(move || (0..EACH).map(|i| send((c + i) % 4)).collect::<Vec<_>>()))
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|c| c.join().unwrap_or_default())
+            .collect()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    server.stop();
+    let mut ms: Vec<f64> = results.iter().map(|r| r.0).collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    let answered = results.iter().filter(|r| r.1).count();
+    let right = results.iter().filter(|r| r.2).count();
+    println!(
+        "serve-load: {} uploads from {CLIENTS} concurrent clients over loopback, model {what}: \
+         {answered} answered 200 ({} failed), p50 {:.1} ms, p99 {:.1} ms, {:.0} requests/s",
+        results.len(),
+        CLIENTS * EACH - answered,
+        at(0.5),
+        at(0.99),
+        results.len() as f64 / seconds
+    );
+    if model.starts_with(std::env::temp_dir()) {
+        std::fs::remove_file(&model).ok();
+    }
+    Ok((seconds, right as f64 / (CLIENTS * EACH) as f64))
+}
+
+#[cfg(not(feature = "serve"))]
+fn serve_load() -> Result<(f64, f64)> {
+    Err(fashion_lab::Error::InvalidInput(
+        "serve-load needs the server: cargo run --release -p fashion-lab --features serve --bin bench -- serve-load".into(),
+    ))
+}
+
 fn main() -> ExitCode {
     let Some(workload) = std::env::args().nth(1) else {
         eprintln!("usage: bench <workload>\nworkloads:");
@@ -177,6 +290,7 @@ fn main() -> ExitCode {
         "cnn-epoch" => cnn_epoch(),
         "cnn-profile" => cnn_profile(),
         "logistic" => logistic(),
+        "serve-load" => serve_load(),
         other => {
             eprintln!("unknown workload `{other}`; run without arguments for the list");
             return ExitCode::from(2);

@@ -9,8 +9,9 @@ use crate::base::{argmax_rows, first_max_index};
 use crate::error::{Error, Result};
 use crate::prep::{LabelledSet, Preprocessing};
 
-/// What a model makes of one picture.
-#[derive(Clone, Debug, PartialEq)]
+/// What a model makes of one picture. Serialised as the server's and `fashion-lab classify
+/// --json`'s answer: `{"class", "name", "confidence", "probabilities", "input"}`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Classification {
     pub class: usize,
     pub name: &'static str,
@@ -154,6 +155,37 @@ impl Model {
     /// ([`crate::prep::picture`]), scaled as the model's training data was (its
     /// [`Model::preprocessing`]), then predicted.
     pub fn classify_image(&self, path: impl AsRef<std::path::Path>) -> Result<Classification> {
+        let path = path.as_ref();
+        self.check_classifies_pictures()?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        self.classify_picture(&bytes, path)
+    }
+
+    /// [`Model::classify_image`] on a picture's bytes already in memory (an upload to the
+    /// server); `name` only names it in errors. The same conversion and scaling.
+    pub fn classify_picture(
+        &self,
+        bytes: &[u8],
+        name: impl AsRef<std::path::Path>,
+    ) -> Result<Classification> {
+        let preprocessing = self.check_classifies_pictures()?;
+        let input = crate::prep::picture::bytes_as_fashion_mnist(bytes, name)?;
+        let pixels = Array2::from_shape_fn((1, 784), |(_, j)| f32::from(input[j]));
+        let x = preprocessing.apply(&pixels)?;
+        let probabilities: Vec<f32> = softmax(&self.logits(&x)?).row(0).to_vec();
+        let class = first_max_index(probabilities.iter().copied());
+        Ok(Classification {
+            class,
+            name: crate::data::CLASS_NAMES[class],
+            confidence: probabilities[class],
+            probabilities,
+            input,
+        })
+    }
+
+    /// A Fashion-MNIST model that records its input scaling (what classifying a picture needs),
+    /// else the error saying how to make one.
+    pub fn check_classifies_pictures(&self) -> Result<&Preprocessing> {
         if self.input_size() != 784 || self.n_classes() != crate::data::CLASS_NAMES.len() {
             return Err(Error::invalid(format!(
                 "classify_image needs a Fashion-MNIST model (784 inputs, 10 classes); this one takes {} and gives {}",
@@ -168,18 +200,7 @@ impl Model {
                  (or the scaling it was trained with) before classifying pictures",
             ));
         };
-        let input = crate::prep::picture::load_as_fashion_mnist(path)?;
-        let pixels = Array2::from_shape_fn((1, 784), |(_, j)| f32::from(input[j]));
-        let x = preprocessing.apply(&pixels)?;
-        let probabilities: Vec<f32> = softmax(&self.logits(&x)?).row(0).to_vec();
-        let class = first_max_index(probabilities.iter().copied());
-        Ok(Classification {
-            class,
-            name: crate::data::CLASS_NAMES[class],
-            confidence: probabilities[class],
-            probabilities,
-            input,
-        })
+        Ok(preprocessing)
     }
 
     /// Mean cross-entropy and accuracy on a labelled set.

@@ -2,12 +2,13 @@
 //! steps: grayscale, trim to the object, pad to a square, resize to 28×28, and make it light on a
 //! dark background (the dataset negates its product photos, which are dark on white).
 
+use std::io::Cursor;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
-use image::{GrayImage, Luma};
+use image::{DynamicImage, GrayImage, ImageError, ImageFormat, ImageReader, Limits, Luma};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PictureProblem, Result};
 
 /// Side of a Fashion-MNIST image.
 pub const SIDE: u32 = 28;
@@ -15,11 +16,79 @@ pub const SIDE: u32 = 28;
 /// How far from the background a pixel must be to count as part of the object.
 const OBJECT_THRESHOLD: u8 = 24;
 
-fn unreadable(path: &Path, why: impl std::fmt::Display) -> Error {
+/// The most memory a decoded picture may take (a 64-megapixel RGBA photo); a larger one, or a
+/// small file claiming huge dimensions, is refused instead of decoded.
+pub const MAX_DECODED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A picture error of kind `problem`, its reason ending with what to give instead.
+pub fn picture_error(path: &Path, problem: PictureProblem, why: impl std::fmt::Display) -> Error {
     Error::Picture {
         path: path.to_path_buf(),
+        problem,
         reason: format!("{why}. Give a PNG or JPEG file of one clothing item"),
     }
+}
+
+/// Decodes the bytes of a PNG or JPEG file; `name` only names it in errors. Refuses an empty
+/// file, another format, a damaged or truncated file and one over [`MAX_DECODED_BYTES`], each
+/// with its [`PictureProblem`].
+pub fn decode_picture(bytes: &[u8], name: &Path) -> Result<DynamicImage> {
+    if bytes.is_empty() {
+        return Err(picture_error(
+            name,
+            PictureProblem::Empty,
+            "the file is empty (0 bytes)",
+        ));
+    }
+    let format = match image::guess_format(bytes) {
+        Ok(format @ (ImageFormat::Png | ImageFormat::Jpeg)) => format,
+        Ok(other) => {
+            return Err(picture_error(
+                name,
+                PictureProblem::NotAnImage,
+                format!(
+                    "it is a {} picture; this reads PNG and JPEG only (convert it first)",
+                    other
+                        .extensions_str()
+                        .first()
+                        .unwrap_or(&"other")
+                        .to_uppercase()
+                ),
+            ))
+        }
+        Err(_) => {
+            return Err(picture_error(
+                name,
+                PictureProblem::NotAnImage,
+                "it is not a PNG or JPEG picture (it does not start as one)",
+            ))
+        }
+    };
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(limits);
+    let kind = if format == ImageFormat::Png {
+        "PNG"
+    } else {
+        "JPEG"
+    };
+    reader.decode().map_err(|e| match e {
+        ImageError::Limits(limit) => picture_error(
+            name,
+            PictureProblem::TooLarge,
+            format!(
+                "it is too large to decode ({limit}; at most {} MB of pixels): resize it to a \
+                 few thousand pixels a side",
+                MAX_DECODED_BYTES / (1024 * 1024)
+            ),
+        ),
+        other => picture_error(
+            name,
+            PictureProblem::Damaged,
+            format!("it starts as a {kind} file but does not decode ({other}): it is truncated or damaged"),
+        ),
+    })
 }
 
 /// Reads a PNG or JPEG file and converts it as Fashion-MNIST was made: 784 pixels, row by row,
@@ -27,9 +96,16 @@ fn unreadable(path: &Path, why: impl std::fmt::Display) -> Error {
 pub fn load_as_fashion_mnist(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let decoded = image::load_from_memory(&bytes).map_err(|e| unreadable(path, e))?;
+    bytes_as_fashion_mnist(&bytes, path)
+}
+
+/// [`load_as_fashion_mnist`] on a file's bytes already in memory (an upload); `name` only names
+/// it in errors. The one conversion every path (notebook, CLI, server) goes through.
+pub fn bytes_as_fashion_mnist(bytes: &[u8], name: impl AsRef<Path>) -> Result<Vec<u8>> {
+    let name = name.as_ref();
+    let decoded = decode_picture(bytes, name)?;
     to_fashion_mnist(&decoded.to_luma8()).map_err(|e| match e {
-        Error::InvalidInput(why) => unreadable(path, why),
+        Error::InvalidInput(why) => picture_error(name, PictureProblem::NoObject, why),
         other => other,
     })
 }
@@ -122,6 +198,7 @@ pub fn fashion_mnist_to_picture(
     crate::error::create_parent_dir(path)?;
     canvas.save(path).map_err(|e| Error::Picture {
         path: path.to_path_buf(),
+        problem: PictureProblem::Unwritable,
         reason: format!("cannot write it: {e}"),
     })
 }
@@ -131,10 +208,8 @@ pub fn fashion_mnist_to_picture(
 pub fn load_gray(path: impl AsRef<Path>) -> Result<ndarray::Array2<u8>> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let gray = image::load_from_memory(&bytes)
-        .map_err(|e| unreadable(path, e))?
-        .to_luma8();
+    let gray = decode_picture(&bytes, path)?.to_luma8();
     let (w, h) = gray.dimensions();
     ndarray::Array2::from_shape_vec((h as usize, w as usize), gray.into_raw())
-        .map_err(|e| unreadable(path, e))
+        .map_err(|e| picture_error(path, PictureProblem::Damaged, e))
 }
