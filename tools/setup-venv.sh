@@ -14,7 +14,7 @@ echo "==> setting up the Python venv $venv (from environment.yml)"
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv" || {
   echo "error: could not create a venv; on Debian: apt-get install python3-venv" >&2; exit 1; }
 # The pip: list of environment.yml: indented "- name==version" lines after "- pip:".
-reqs=$(awk '/- pip:/{p=1; next} p && /^ *- /{sub(/^ *- /, ""); print} p && !/^ *- /{p=0}' environment.yml)
+reqs=$(awk '/- pip:/{p=1; next} p && /^ *- /{sub(/^ *- /, ""); print; next} p{p=0}' environment.yml)
 [ -n "$reqs" ] || { echo "error: no pip: list found in environment.yml" >&2; exit 1; }
 "$venv/bin/pip" install -q --disable-pip-version-check $reqs
 cp environment.yml "$stamp"
