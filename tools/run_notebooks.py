@@ -72,7 +72,7 @@ from nbformat.v4 import output_from_msg
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
-IMAGE_TYPES = ("image/svg+xml", "image/png")
+IMAGE_TYPES = export.IMAGE_TYPES
 # Line starts a healthy cell may print on stderr. None so far: the crate reports progress on
 # stdout and the executed notebooks showed no stderr; add a prefix only after seeing it healthy.
 HARMLESS_STDERR = ()
@@ -81,7 +81,7 @@ OUTPUT_TYPES = ("stream", "error", "display_data", "execute_result")
 # The crate sends, with every figure and table it shows, how many it has shown in this kernel so
 # far (viz::DISPLAY_COUNT_MIME). evcxr keeps only the last output of each MIME type per cell, so
 # a cell whose count grew by more than the figures / tables it kept lost a display.
-DISPLAY_COUNT_MIME = "application/vnd.fashion-lab.displays+json"
+DISPLAY_COUNT_MIME = export.DISPLAY_COUNT_MIME
 PROBE_TIMEOUT = 300  # seconds for the end-of-notebook stderr probe, a one-line cell to compile
 
 

@@ -6,6 +6,8 @@
 //! in f32 on both cores (`nn`'s gemm), while the sums and the L-BFGS state stay in f64, so the
 //! line search sees the summed loss exactly enough (in f32 throughout, linfa's search lost its way).
 
+use std::collections::VecDeque;
+
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
 use crate::nn::{dot, t_dot};
@@ -94,7 +96,7 @@ pub(crate) fn minimise(
     let (rows, cols) = objective.dims();
     let mut x = Array1::<f64>::zeros(rows * cols);
     let (mut f, mut g) = objective.loss_and_gradient(&x);
-    let mut history: Vec<(Array1<f64>, Array1<f64>, f64)> = Vec::with_capacity(MEMORY);
+    let mut history: VecDeque<(Array1<f64>, Array1<f64>, f64)> = VecDeque::with_capacity(MEMORY);
     let mut iterations = 0;
     while iterations < max_iterations {
         if g.iter().fold(0.0f64, |m, v| m.max(v.abs())) < tolerance {
@@ -108,7 +110,7 @@ pub(crate) fn minimise(
             q.scaled_add(-a, y);
             alphas.push(a);
         }
-        let gamma = history.last().map_or_else(
+        let gamma = history.back().map_or_else(
             || 1.0 / g.dot(&g).sqrt().max(1e-12),
             |(s, y, _)| s.dot(y) / y.dot(y),
         );
@@ -141,9 +143,9 @@ pub(crate) fn minimise(
         let sy = s_k.dot(&y_k);
         if sy > 1e-10 {
             if history.len() == MEMORY {
-                history.remove(0);
+                history.pop_front();
             }
-            history.push((s_k, y_k, 1.0 / sy));
+            history.push_back((s_k, y_k, 1.0 / sy));
         }
         let improved = f - f_next;
         (x, f, g) = (next, f_next, g_next);

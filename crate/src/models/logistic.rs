@@ -80,27 +80,23 @@ impl LogisticParams {
         self.check_ref()?;
         super::check_training(set, "logistic regression")?;
         let (x, labels) = (set.features(), set.labels());
-        let n_classes = labels
-            .iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        if n_classes < 2 {
-            return Err(Error::invalid(
-                "logistic regression needs at least two classes in the training labels",
-            ));
-        }
-        let started = Instant::now();
         let classes: Vec<u8> = labels
             .iter()
             .copied()
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        if classes.len() < 2 {
+            return Err(Error::invalid(
+                "logistic regression needs at least two classes in the training labels",
+            ));
+        }
+        let started = Instant::now();
         let targets: Vec<usize> = labels
             .iter()
             .map(|l| classes.binary_search(l).unwrap_or(0))
             .collect();
-        let objective = Objective::new(x.view(), &targets, n_classes, f64::from(self.alpha));
+        let objective = Objective::new(x.view(), &targets, classes.len(), f64::from(self.alpha));
         let (coefficients, iterations) = minimise(
             &objective,
             self.max_iterations,

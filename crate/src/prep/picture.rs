@@ -208,8 +208,14 @@ pub fn fashion_mnist_to_picture(
 pub fn load_gray(path: impl AsRef<Path>) -> Result<ndarray::Array2<u8>> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let gray = decode_picture(&bytes, path)?.to_luma8();
+    bytes_as_gray(&bytes, path)
+}
+
+/// [`load_gray`] on a picture's bytes already in memory; `name` only names it in errors.
+pub fn bytes_as_gray(bytes: &[u8], name: impl AsRef<Path>) -> Result<ndarray::Array2<u8>> {
+    let name = name.as_ref();
+    let gray = decode_picture(bytes, name)?.to_luma8();
     let (w, h) = gray.dimensions();
     ndarray::Array2::from_shape_vec((h as usize, w as usize), gray.into_raw())
-        .map_err(|e| picture_error(path, PictureProblem::Damaged, e))
+        .map_err(|e| picture_error(name, PictureProblem::Damaged, e))
 }

@@ -46,8 +46,10 @@ pub fn samples_per_class(set: &ImageSet, per_class: usize) -> Result<Figure> {
 /// probabilities; the title names the predicted class and its confidence.
 pub fn classified_picture(model: &Model, path: impl AsRef<std::path::Path>) -> Result<Figure> {
     let path = path.as_ref();
-    let original = picture::load_gray(path)?;
-    let c = model.classify_image(path)?;
+    // One read: the picture as it is and what the model makes of it come from the same bytes.
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let original = picture::bytes_as_gray(&bytes, path)?;
+    let c = model.classify_picture(&bytes, path)?;
     let seen =
         ndarray::Array2::from_shape_fn((112, 112), |(r, col)| c.input[(r / 4) * 28 + col / 4]);
     let name = path.file_name().map_or_else(
