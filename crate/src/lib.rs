@@ -9,21 +9,25 @@
 //! says what to do next, so a mistake in a notebook cell never kills the kernel.
 
 pub mod base;
-pub mod budget;
 pub mod data;
 pub mod error;
 pub mod eval;
 pub mod models;
 pub mod nn;
 pub mod prep;
+pub mod protocol;
 /// The deployment page and its HTTP API (`fashion-lab serve`); only with the `serve` feature.
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod train;
 pub mod viz;
 
-pub use budget::{build_info, full_or_quick, model_file, quick_mode, report_file};
 pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
+/// The notebooks' older name for [`protocol`], kept until every notebook uses its settings type.
+pub use protocol as budget;
+pub use protocol::{
+    build_info, full_or_quick, model_file, pick, quick_mode, report_file, Protocol,
+};
 // The one-argument `Result` stays at `fashion_lab::error::Result`: re-exported here, a notebook's
 // `use fashion_lab::*` would shadow std's two-argument `Result`.
 pub use error::{Error, PictureProblem};

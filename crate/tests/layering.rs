@@ -1,6 +1,6 @@
 //! The crate's layers flow one way: data → prep → nn → models / train → eval → viz, and serve (the
 //! deployment page) on top. A module may use only modules below it (and `base`, `error`,
-//! `budget` at the bottom). Presentation lives in viz, so nothing under it imports viz; nn never
+//! `protocol` at the bottom). Presentation lives in viz, so nothing under it imports viz; nn never
 //! imports train or eval.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const RANKS: &[(&str, u8)] = &[
     ("error", 0),
     ("base", 1),
-    ("budget", 1),
+    ("protocol", 1),
     ("data", 2),
     ("prep", 3),
     ("nn", 4),

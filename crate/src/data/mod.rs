@@ -174,9 +174,9 @@ impl FashionMnist {
         self.train.concat(&self.test)
     }
 
-    /// In quick mode (see [`crate::budget`]), a stratified 6,000/1,000 subset; otherwise unchanged.
+    /// In quick mode (see [`crate::protocol`]), a stratified 6,000/1,000 subset; otherwise unchanged.
     pub fn for_budget(self) -> Result<Self> {
-        if !crate::budget::quick_mode() {
+        if !crate::protocol::quick_mode() {
             return Ok(self);
         }
         Ok(Self {

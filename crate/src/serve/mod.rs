@@ -63,7 +63,7 @@ pub struct ServeConfig {
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        let models_dir = std::env::var_os(crate::budget::MODELS_ENV)
+        let models_dir = std::env::var_os(crate::protocol::MODELS_ENV)
             .filter(|v| !v.is_empty())
             .map_or_else(|| PathBuf::from("models"), PathBuf::from);
         ServeConfig {

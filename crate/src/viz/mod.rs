@@ -7,6 +7,7 @@ mod class_plots;
 mod figure;
 mod images;
 mod plots;
+mod settings;
 mod summaries;
 mod table;
 
@@ -16,6 +17,7 @@ pub use class_plots::{
 pub use figure::{compose, Figure, DISPLAY_COUNT_MIME};
 pub use images::{encode_png_gray, image_grid};
 pub use plots::{bar_chart, learning_curves, line_chart, Series};
+pub use settings::settings_table;
 pub use table::Table;
 
 /// Escapes text for SVG/HTML.
