@@ -19,6 +19,7 @@ pub(crate) use parallel::{dot, t_dot};
 pub mod pool;
 mod saved;
 pub mod sequential;
+pub mod zoo;
 
 pub use crate::base::argmax_rows;
 pub use activation::Activation;
