@@ -9,7 +9,15 @@ CONDA_ENV     := $(if $(filter fashion-lab,$(CONDA_DEFAULT_ENV)),$(CONDA_PREFIX)
 PY            := $(if $(CONDA_ENV),$(CONDA_ENV)/bin/python,$(VENV)/bin/python)
 PYTHON_SIDE   := $(if $(CONDA_ENV),conda-env,venv)
 NOTEBOOKS     := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
-EXECUTED      := $(patsubst notebooks/%.ipynb,reports/%.ipynb,$(NOTEBOOKS))
+# Which settings the notebooks run with (crate/src/protocol.rs): classroom (the default, the
+# report's experiments shortened to fit a class hour), report (the report's own settings; hours),
+# quick (the tests). `make reports PROTOCOL=report` writes reports/report/, kept apart.
+PROTOCOL      ?= classroom
+ifeq ($(filter $(PROTOCOL),quick classroom report),)
+$(error PROTOCOL=$(PROTOCOL) is not a protocol: use quick, classroom or report)
+endif
+REPORTS_DIR   := reports$(if $(filter-out classroom,$(PROTOCOL)),/$(PROTOCOL))
+EXECUTED      := $(patsubst notebooks/%.ipynb,$(REPORTS_DIR)/%.ipynb,$(NOTEBOOKS))
 PDFS          := $(EXECUTED:.ipynb=.pdf)
 CRATE_SOURCES := Cargo.toml $(shell find crate -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 EXPORT_TOOLS  := tools/export.py tools/report.css
@@ -46,11 +54,11 @@ reports: setup $(PDFS)
 
 pdfs: $(PYTHON_SIDE) $(PDFS)
 
-reports/%.ipynb: notebooks/%.ipynb $(CRATE_SOURCES) | setup
-	@mkdir -p reports
-	$(PY) tools/run_notebooks.py --out reports $<
+$(REPORTS_DIR)/%.ipynb: notebooks/%.ipynb $(CRATE_SOURCES) | setup
+	@mkdir -p $(REPORTS_DIR)
+	$(PY) tools/run_notebooks.py --protocol $(PROTOCOL) --out $(REPORTS_DIR) $<
 
-reports/%.html reports/%.pdf: reports/%.ipynb $(EXPORT_TOOLS) | $(PYTHON_SIDE)
+$(REPORTS_DIR)/%.html $(REPORTS_DIR)/%.pdf: $(REPORTS_DIR)/%.ipynb $(EXPORT_TOOLS) | $(PYTHON_SIDE)
 	$(PY) tools/export.py $<
 
 # A notebook as you saved it in Lab, with your outputs, to HTML and PDF, without running it:
@@ -75,8 +83,9 @@ test: setup
 	# The reports' HTML and PDF from those runs: title block, numbered figures, offline, A4.
 	$(PY) tools/test_export.py $(patsubst notebooks/%,target/notebooks-quick/%,$(NOTEBOOKS))
 
+# The kernels inherit the protocol from Jupyter: `make lab PROTOCOL=report`.
 lab: setup
-	$(PY) -m jupyter lab notebooks/
+	FASHION_LAB_PROTOCOL=$(PROTOCOL) $(PY) -m jupyter lab notebooks/
 
 # The deployment page, http://127.0.0.1:8765 by default. HOST=0.0.0.0 serves other computers too;
 # PORT= another port; MODEL= the default model (a file name in models/, or a path).

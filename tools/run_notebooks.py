@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Executes the notebooks headless with the Rust (evcxr) kernel and checks what they produced.
 
-    run_notebooks.py --out reports [--html] [--pdf] [--quick] [--jobs N] [notebooks/NAME.ipynb ...]
+    run_notebooks.py --out reports [--protocol quick|classroom|report] [--quick] [--html] [--pdf]
+                     [--jobs N] [notebooks/NAME.ipynb ...]
 
-Every notebook runs with notebooks/ as its working directory and writes its results JSON and
-tables into --out (FASHION_LAB_REPORTS); in quick mode its saved models go to --out/models.
+Every notebook runs with notebooks/ as its working directory, under one protocol
+(FASHION_LAB_PROTOCOL, crate/src/protocol.rs), and writes its results JSON and tables into --out
+(FASHION_LAB_REPORTS); under the quick protocol its saved models go to --out/models.
+--out/run-summary.json gets each notebook's seconds, errors, protocol and comparison rows met.
 The executed notebooks in --out are signed (trusted) for this user, as `jupyter trust` would, so
 JupyterLab shows their SVG figures. Every line a cell prints is echoed as it arrives, prefixed
 by the notebook's number (`[02] epoch 3/20 ...`). Cells tagged "plot" must show an image.
@@ -394,7 +397,19 @@ def write_signed(nb, target: Path):
         notary.sign(written)
 
 
-def record_run(nb, quick: bool):
+PROTOCOLS = ("quick", "classroom", "report")
+
+
+def rows_met(results: Path) -> dict:
+    """How many comparison rows of a notebook's results JSON met their own rule (Comparison's `met`)."""
+    try:
+        rows = json.loads(results.read_text())
+    except (OSError, ValueError):
+        return {"rows_met": None, "rows": None}
+    return {"rows_met": sum(1 for r in rows if r.get("met") is True), "rows": len(rows)}
+
+
+def record_run(nb, protocol: str):
     """What the export's title block shows: when, which protocol, which build of the crate."""
     try:
         commit = subprocess.run(
@@ -404,7 +419,7 @@ def record_run(nb, quick: bool):
         commit = ""
     nb.metadata["fashion_lab"] = {
         "executed": time.strftime("%Y-%m-%dT%H:%M"),
-        "protocol": os.environ.get("FASHION_LAB_PROTOCOL") or ("quick" if quick else "full"),
+        "protocol": protocol,
         "crate_version": export.crate_version() + (f" ({commit})" if commit else ""),
     }
 
@@ -415,18 +430,27 @@ def main():
     ap.add_argument("--out", type=Path, required=True, help="folder for executed notebooks and exports")
     ap.add_argument("--html", action="store_true", help="also export HTML (tools/export.py)")
     ap.add_argument("--pdf", action="store_true", help="also export HTML and PDF (headless Chromium, if present)")
-    ap.add_argument("--quick", action="store_true", help="quick mode: FASHION_LAB_QUICK=1 for the kernels")
-    ap.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take")
+    ap.add_argument("--protocol", choices=PROTOCOLS, default=os.environ.get("FASHION_LAB_PROTOCOL") or "classroom",
+                    help="FASHION_LAB_PROTOCOL for the kernels (default: that variable, else classroom)")
+    ap.add_argument("--quick", action="store_true", help="the same as --protocol quick (the tests)")
+    ap.add_argument("--timeout", type=int, help="seconds one cell may take (default 1 h; 24 h under the report protocol)")
     ap.add_argument("--startup-timeout", type=int, default=300)
     ap.add_argument("--jobs", type=int, default=1, help="notebooks run at the same time")
     args = ap.parse_args()
+    if args.quick:
+        args.protocol = "quick"
+    if args.protocol not in PROTOCOLS:
+        ap.error(f"FASHION_LAB_PROTOCOL={args.protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+    if args.timeout is None:
+        args.timeout = 86400 if args.protocol == "report" else 3600
 
     args.out.mkdir(parents=True, exist_ok=True)
     # Results and tables go beside the executed notebooks (the crate's `report_file`); a quick
     # run's models go there too (`model_file`), so `make test` never replaces what `make reports` made.
     os.environ["FASHION_LAB_REPORTS"] = str(args.out.resolve())
-    if args.quick:
-        os.environ["FASHION_LAB_QUICK"] = "1"
+    os.environ["FASHION_LAB_PROTOCOL"] = args.protocol
+    os.environ.pop("FASHION_LAB_QUICK", None)
+    if args.protocol == "quick":
         os.environ["FASHION_LAB_MODELS"] = str((args.out / "models").resolve())
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
     chromium = export.find_chromium() if args.pdf else None
@@ -441,7 +465,7 @@ def main():
         first = path == paths[0].resolve()
         if not first:
             crate_ready.wait()
-        say(f"==> {path.name}{' (quick mode)' if args.quick else ''}")
+        say(f"==> {path.name} ({args.protocol} protocol)")
         cache = PrivateCache(path.stem) if args.jobs > 1 else None
         try:
             nb, seconds, client = execute(
@@ -451,7 +475,7 @@ def main():
             if cache is not None:
                 cache.remove()
         executed = args.out / path.name
-        record_run(nb, args.quick)
+        record_run(nb, args.protocol)
         write_signed(nb, executed)
         problems = check(nb, path.name, client)
         if problems:
@@ -467,7 +491,8 @@ def main():
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for name, seconds, problems in pool.map(run_one, paths):
             failures += problems
-            summary[name] = {"seconds": round(seconds, 1), "errors": len(problems)}
+            summary[name] = {"seconds": round(seconds, 1), "errors": len(problems), "protocol": args.protocol,
+                             **rows_met(args.out / f"{Path(name).stem}.results.json")}
     # Merge with earlier runs: `make reports` runs one notebook per call.
     summary_file = args.out / "run-summary.json"
     previous = json.loads(summary_file.read_text()) if summary_file.exists() else {}

@@ -100,11 +100,20 @@ impl Comparison {
         self
     }
 
-    /// Writes the entries as a JSON list of `{metric, report, ours, kind}`.
+    /// Writes the entries as a JSON list of `{metric, report, ours, kind, tolerance?, met}`
+    /// (`met` by each row's own rule; the notebook runner counts them into run-summary.json).
     pub fn save_json(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         crate::error::create_parent_dir(path)?;
-        let text = serde_json::to_string_pretty(&self.entries)?;
+        let mut rows = Vec::with_capacity(self.entries.len());
+        for entry in &self.entries {
+            let mut row = serde_json::to_value(entry)?;
+            if let Some(fields) = row.as_object_mut() {
+                fields.insert("met".into(), entry.met().into());
+            }
+            rows.push(row);
+        }
+        let text = serde_json::to_string_pretty(&rows)?;
         std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
     }
 }
@@ -128,5 +137,12 @@ mod tests {
         assert_eq!(json[2]["ours"], 5);
         assert!(json[0].get("tolerance").is_none());
         assert_eq!(c.table().expect("table").frame.height(), 5);
+        let path = std::env::temp_dir().join(format!("fl-results-{}.json", std::process::id()));
+        c.save_json(&path).expect("written");
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        let _ = std::fs::remove_file(&path);
+        let saved_met: Vec<bool> = (0..5).map(|i| saved[i]["met"] == true).collect();
+        assert_eq!(saved_met, met);
     }
 }
