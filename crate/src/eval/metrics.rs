@@ -115,6 +115,44 @@ impl ConfusionMatrix {
             .collect()
     }
 
+    /// How many images were predicted as each class (the matrix's column sums).
+    pub fn predicted_counts(&self) -> Vec<usize> {
+        (0..self.n_classes())
+            .map(|c| self.counts.column(c).sum())
+            .collect()
+    }
+
+    /// The largest share of the predictions that went to one class, and that class: near 1.0
+    /// when a model has collapsed to predicting one class (report 001's "single-class bias").
+    pub fn largest_predicted_share(&self) -> (f64, usize) {
+        let counts = self.predicted_counts();
+        let (class, most) = counts
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, &n)| n)
+            .map_or((0, 0), |(c, &n)| (c, n));
+        (most as f64 / self.total().max(1) as f64, class)
+    }
+
+    /// Wrong predictions in all.
+    pub fn errors(&self) -> usize {
+        self.total()
+            - (0..self.n_classes())
+                .map(|i| self.counts[[i, i]])
+                .sum::<usize>()
+    }
+
+    /// Wrong predictions within a group of classes: a true class of the group predicted as
+    /// another class of the group (both directions of every pair).
+    pub fn errors_within(&self, classes: &[usize]) -> usize {
+        classes
+            .iter()
+            .flat_map(|&t| classes.iter().map(move |&p| (t, p)))
+            .filter(|(t, p)| t != p)
+            .map(|(t, p)| self.count(t, p))
+            .sum()
+    }
+
     /// The most frequent confusions (true, predicted, count), largest first.
     pub fn top_confusions(&self, n: usize) -> Vec<(String, String, usize)> {
         let mut pairs: Vec<(usize, usize, usize)> = self
@@ -155,6 +193,12 @@ mod tests {
         assert_eq!(report.frame.height(), 6);
         assert_eq!(cm.top_confusions(1)[0].2, 1);
         assert!(accuracy(&array![0u8], &truth).is_err());
+        // predicted: a twice, b three times, c once
+        assert_eq!(cm.predicted_counts(), vec![2, 3, 1]);
+        assert_eq!(cm.largest_predicted_share(), (0.5, 1));
+        assert_eq!(cm.errors(), 2);
+        assert_eq!(cm.errors_within(&[0, 1]), 1);
+        assert_eq!(cm.errors_within(&[0, 2]), 1);
     }
 
     #[test]

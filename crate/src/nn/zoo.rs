@@ -10,16 +10,25 @@ use super::{Activation, Initializer, Padding, Sequential};
 /// Report 001's deep CNN (its Table 5.1): conv 32 → pool → conv 64 → pool → conv 128 (3 × 3,
 /// ReLU, same padding), flatten (6,272), dense 128 ReLU, dropout 0.5, dense 10.
 pub fn report_001_cnn() -> Sequential {
-    Sequential::new(&[28, 28, 1])
+    report_001_cnn_with_dropout(Some(0.5))
+}
+
+/// Report 001's CNN with another dropout rate, or none (`None`: the report's claim that dropout
+/// prevents a collapse to one class is tested without it).
+pub fn report_001_cnn_with_dropout(dropout: Option<f32>) -> Sequential {
+    let spec = Sequential::new(&[28, 28, 1])
         .conv2d(32, 3, Activation::Relu, Padding::Same)
         .max_pool(2)
         .conv2d(64, 3, Activation::Relu, Padding::Same)
         .max_pool(2)
         .conv2d(128, 3, Activation::Relu, Padding::Same)
         .flatten()
-        .dense(128, Activation::Relu)
-        .dropout(0.5)
-        .dense(10, Activation::Linear)
+        .dense(128, Activation::Relu);
+    match dropout {
+        Some(rate) => spec.dropout(rate),
+        None => spec,
+    }
+    .dense(10, Activation::Linear)
 }
 
 /// Report 002's baseline MLP: 784 → 128 ReLU → 64 ReLU → 10.
@@ -254,6 +263,14 @@ mod tests {
         // Report 001's Table 5.1 lists the layers, not their sizes: 320 + 18,496 + 73,856
         // convolution, 6,272 · 128 + 128 dense, 1,290 output.
         assert_eq!(params(&report_001_cnn()), (896_906, 896_906));
+        assert_eq!(
+            params(&report_001_cnn_with_dropout(None)),
+            (896_906, 896_906)
+        );
+        assert_eq!(
+            report_001_cnn().layers.len(),
+            report_001_cnn_with_dropout(None).layers.len() + 1
+        );
         // Report 002's model summaries.
         assert_eq!(params(&report_002_mlp()), (109_386, 109_386));
         let cnn = |n| report_002_cnn(n).expect("attempts 1-4 exist");

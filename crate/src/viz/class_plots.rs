@@ -9,7 +9,8 @@ use crate::data::{ImageSet, CLASS_NAMES, N_CLASSES};
 use crate::error::{Error, Result};
 use crate::eval::ConfusionMatrix;
 use crate::nn::Model;
-use crate::prep::picture;
+use crate::prep::{picture, Augmentation, LabelledSet};
+use polars::prelude::{Column, DataFrame};
 
 /// One (or more) sample image per class, captioned with the class name.
 pub fn samples_per_class(set: &ImageSet, per_class: usize) -> Result<Figure> {
@@ -39,6 +40,116 @@ pub fn samples_per_class(set: &ImageSet, per_class: usize) -> Result<Figure> {
         N_CLASSES.min(images.len()).max(1),
         3,
     )
+}
+
+/// `n` training images (spread over the set) above one random draw of `augmentation` of each,
+/// captioned with their class: what the network sees in an epoch.
+pub fn augmentation_examples(
+    set: &LabelledSet,
+    augmentation: &Augmentation,
+    n: usize,
+    seed: u64,
+) -> Result<Figure> {
+    if n == 0 || set.is_empty() {
+        return Err(Error::invalid(
+            "augmentation_examples needs n ≥ 1 and a non-empty set",
+        ));
+    }
+    // Spread over the set: consecutive images of a shuffled set would do too, a sorted one not.
+    let shown: Vec<usize> = (0..n).map(|i| i * 997 % set.len()).collect();
+    let originals = set.features().select(ndarray::Axis(0), &shown);
+    let augmented = augmentation.apply(&originals, (28, 28, 1), &mut crate::base::rng(seed))?;
+    let mut images = Vec::with_capacity(2 * n);
+    let mut captions = Vec::with_capacity(2 * n);
+    for (rows, what) in [(&originals, "original"), (&augmented, "augmented")] {
+        for (k, row) in rows.rows().into_iter().enumerate() {
+            images.push(ndarray::Array2::from_shape_fn((28, 28), |(r, c)| {
+                (row[r * 28 + c] * 255.0).round().clamp(0.0, 255.0) as u8
+            }));
+            let class = set.labels()[shown[k]] as usize;
+            captions.push(format!("{what}: {}", CLASS_NAMES[class]));
+        }
+    }
+    image_grid(
+        "Augmentation: originals (top) and augmented (bottom)",
+        &images,
+        &captions,
+        n,
+        3,
+    )
+}
+
+/// Report 001's Table 6.2 read off confusion matrices: for each zone (a group of classes) and
+/// each pair in it, the test images of one class predicted as the other, per model.
+pub fn confusion_zones(
+    models: &[(&str, &ConfusionMatrix)],
+    zones: &[(&str, &[usize])],
+) -> Result<super::Table> {
+    let mut zone_col = Vec::new();
+    let mut pair_col = Vec::new();
+    let mut counts: Vec<Vec<u64>> = vec![Vec::new(); 2 * models.len()];
+    for (zone, members) in zones {
+        for (i, &a) in members.iter().enumerate() {
+            for &b in &members[i + 1..] {
+                if a.max(b) >= N_CLASSES {
+                    return Err(Error::invalid(format!(
+                        "zone {zone}: class {} does not exist (0-9)",
+                        a.max(b)
+                    )));
+                }
+                zone_col.push(zone.to_string());
+                pair_col.push(format!("{} ↔ {}", CLASS_NAMES[a], CLASS_NAMES[b]));
+                for (m, (_, cm)) in models.iter().enumerate() {
+                    counts[2 * m].push(cm.count(a, b) as u64);
+                    counts[2 * m + 1].push(cm.count(b, a) as u64);
+                }
+            }
+        }
+    }
+    let mut columns = vec![
+        Column::new("zone".into(), zone_col),
+        Column::new("pair (a ↔ b)".into(), pair_col),
+    ];
+    for (m, (name, _)) in models.iter().enumerate() {
+        columns.push(Column::new(
+            format!("{name}: a → b").into(),
+            counts[2 * m].clone(),
+        ));
+        columns.push(Column::new(
+            format!("{name}: b → a").into(),
+            counts[2 * m + 1].clone(),
+        ));
+    }
+    let height = columns[0].len();
+    Ok(super::Table::new(DataFrame::new(height, columns)?)
+        .titled("Table 6.2: confusion zones, test images"))
+}
+
+/// Every PNG or JPEG picture of a folder, sorted by name, classified by `model`: one
+/// [`classified_picture`] each, composed in one column.
+pub fn classified_folder(model: &Model, dir: impl AsRef<std::path::Path>) -> Result<Figure> {
+    let dir = dir.as_ref();
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| matches!(x.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+        })
+        .collect();
+    if files.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{} holds no PNG or JPEG picture: put some there, or classify one with classified_picture",
+            dir.display()
+        )));
+    }
+    files.sort();
+    let figures = files
+        .iter()
+        .map(|f| classified_picture(model, f))
+        .collect::<Result<Vec<_>>>()?;
+    compose(&figures, 1)
 }
 
 /// A picture classified by `model`, as one figure: the picture as it is, the 28×28 image the

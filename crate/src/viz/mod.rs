@@ -12,7 +12,8 @@ mod summaries;
 mod table;
 
 pub use class_plots::{
-    class_distribution, classified_picture, confusion_heatmap, samples_per_class,
+    augmentation_examples, class_distribution, classified_folder, classified_picture,
+    confusion_heatmap, confusion_zones, samples_per_class,
 };
 pub use figure::{compose, Figure, DISPLAY_COUNT_MIME};
 pub use images::{encode_png_gray, image_grid};
