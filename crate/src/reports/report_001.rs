@@ -9,7 +9,7 @@ crate::protocol_settings! {
         /// logistic regression: the most solver iterations (the report: max_iter=200)
         lr_max_iter: u64 = (20, 100, 200),
         /// CNN: the most epochs; early stopping may end it sooner (the report: 20)
-        max_epochs: usize = (1, 10, 20),
+        max_epochs: usize = (1, 15, 20),
         /// CNN: images per batch (the report does not say: Keras' default, 32)
         batch_size: usize = (64, 64, 32),
         /// CNN: early stopping's patience on the validation loss, best weights restored
