@@ -1,5 +1,5 @@
 //! The crate's layers flow one way: data → prep → nn → models / train → eval → viz, and serve (the
-//! deployment page) on top. A module may use only modules below it (and `base`, `error`,
+//! deployment page) on top, with the notebooks' settings types (reports) just below it. A module may use only modules below it (and `base`, `error`,
 //! `protocol` at the bottom). Presentation lives in viz, so nothing under it imports viz; nn never
 //! imports train or eval.
 
@@ -19,11 +19,12 @@ const RANKS: &[(&str, u8)] = &[
     ("train", 5),
     ("eval", 6),
     ("viz", 7),
-    ("serve", 8),
+    ("reports", 8),
+    ("serve", 9),
 ];
 
 /// Macros exported at the crate root (`crate::name!`), and the module that defines each.
-const ROOT_MACROS: &[(&str, &str)] = &[("param_guard", "base")];
+const ROOT_MACROS: &[(&str, &str)] = &[("param_guard", "base"), ("protocol_settings", "protocol")];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("src is readable") {
