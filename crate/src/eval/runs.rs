@@ -142,6 +142,14 @@ pub struct Group {
 }
 
 impl Group {
+    /// The value of grouping label `name`.
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn stats(&self, metric: &str) -> Option<Stats> {
         self.metrics
             .iter()
@@ -220,6 +228,37 @@ impl Runs {
             )));
         }
         Ok(found)
+    }
+
+    /// Copies of every run under the labels `as_labels` (replacing or adding to theirs): the base
+    /// runs as the base row of another sweep, nothing retrained. An error when there are none.
+    pub fn reused_as(&self, as_labels: &[(&str, &str)]) -> Result<Vec<Run>> {
+        self.reused(&[], as_labels)
+    }
+
+    /// Removes the runs having every pair of `labels` (a sweep's cell run again replaces its
+    /// runs instead of adding a second copy).
+    pub fn remove(&mut self, labels: &[(&str, &str)]) {
+        self.runs.retain(|r| !r.matches(labels));
+    }
+
+    /// The group (by labels `by`) with the highest mean `metric` (the best accuracy); groups
+    /// whose mean is NaN are left out.
+    pub fn highest(&self, by: &[&str], metric: &str) -> Option<Group> {
+        self.groups(by)
+            .into_iter()
+            .filter(|g| !g.mean(metric).is_nan())
+            .max_by(|a, b| a.mean(metric).total_cmp(&b.mean(metric)))
+    }
+
+    /// Each value of label `by` with the mean of `metric` over its runs, in first-seen order:
+    /// `"relu 0.8861, tanh 0.8790"` (for a line a cell prints).
+    pub fn means_line(&self, by: &str, metric: &str) -> String {
+        self.groups(&[by])
+            .iter()
+            .map(|g| format!("{} {:.4}", g.labels[0].1, g.mean(metric)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The number of distinct trainings (reused runs count once).
@@ -340,6 +379,14 @@ impl Runs {
                 Stats::of(&values).mean
             })
             .collect()
+    }
+}
+
+impl<R: Into<Run>> FromIterator<R> for Runs {
+    fn from_iter<I: IntoIterator<Item = R>>(items: I) -> Runs {
+        Runs {
+            runs: items.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
@@ -532,6 +579,10 @@ mod tests {
         assert_eq!(runs.groups(&["sweep"]).len(), 2);
         assert!(runs.mean(&[("sweep", "dropout")], "test_loss").is_err());
         assert_eq!(runs.label_names(), ["sweep", "value"]);
+        assert_eq!(
+            runs.means_line("value", "test_accuracy"),
+            "10 (base) 0.8900, 5 0.1000"
+        );
     }
 
     #[test]
@@ -552,6 +603,38 @@ mod tests {
             runs.mean(&from, "test_accuracy").ok()
         );
         assert!(runs.reused(&[("sweep", "nope")], &[]).is_err());
+        // Run again, a sweep's cell replaces its runs.
+        runs.remove(&[("sweep", "dropout")]);
+        assert_eq!(runs.len(), 5);
+        let base: Runs = runs.only(&from);
+        assert_eq!(
+            base.reused_as(&[("sweep", "batch")]).map(|r| r.len()).ok(),
+            Some(3)
+        );
+        assert!(Runs::new().reused_as(&[("sweep", "batch")]).is_err());
+    }
+
+    #[test]
+    fn the_highest_group_leaves_nan_out() {
+        let runs = sample();
+        let best = runs
+            .highest(&["sweep", "value"], "test_accuracy")
+            .expect("a best group");
+        assert_eq!(best.label("sweep"), Some("epochs"));
+        let highest_loss = runs
+            .highest(&["sweep", "value"], "test_loss")
+            .expect("a group");
+        assert_eq!(
+            highest_loss.label("value"),
+            Some("10 (base)"),
+            "the NaN group is left out"
+        );
+        let collected: Runs = runs.iter().cloned().collect();
+        assert_eq!(collected.len(), runs.len());
+        assert!(collected
+            .iter()
+            .zip(&runs)
+            .all(|(a, b)| a.labels == b.labels && a.seed == b.seed));
     }
 
     #[test]
