@@ -1,5 +1,5 @@
 //! The crate's layers flow one way: data → prep → nn → models / train → eval → viz, and serve (the
-//! deployment page) on top. A module may use only modules below it (and `base`, `error`,
+//! deployment page) on top, with the notebooks' settings types (reports) just below it. A module may use only modules below it (and `base`, `error`,
 //! `protocol` at the bottom). Presentation lives in viz, so nothing under it imports viz; nn never
 //! imports train or eval.
 

@@ -1,7 +1,10 @@
-//! Evaluation: metrics, confusion matrix, per-class reports, report-vs-ours comparisons.
+//! Evaluation: metrics, confusion matrix, per-class reports, run records and their statistics,
+//! report-vs-ours comparisons.
 
 pub mod metrics;
 pub mod results;
+pub mod runs;
 
 pub use metrics::{accuracy, categorical_accuracy, ConfusionMatrix};
 pub use results::Comparison;
+pub use runs::{ReportNumbers, Run, Runs, Tolerance};

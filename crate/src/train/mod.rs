@@ -2,6 +2,7 @@
 
 pub mod callbacks;
 pub mod optim;
+pub mod sweep;
 
 use std::time::Instant;
 
@@ -415,6 +416,11 @@ fn closing_line(history: &History, seconds: f64) -> String {
 /// too small to split across the cores: each training keeps one core busy, so trainings side by
 /// side use them all. Every training has its own seeded random state, so the numbers are the
 /// same as one after the other.
+///
+/// When the items do not divide evenly among the cores and there are at most twice as many
+/// (3 seeds on 2 cores), every item gets a thread of its own and they share the cores: all
+/// finish in 1.5 rounds instead of 2 (one item alone on one core, the other core idle, for the
+/// last round). Otherwise rayon's pool takes them one per core.
 pub fn side_by_side<T, R, F>(items: &[T], train: F) -> Result<Vec<R>>
 where
     T: Sync,
@@ -422,7 +428,39 @@ where
     F: Fn(&T) -> Result<R> + Sync,
 {
     use rayon::prelude::*;
+    let cores = rayon::current_num_threads().max(1);
+    if items.len() > cores && items.len() < 2 * cores && !items.len().is_multiple_of(cores) {
+        return all_at_once(items, &train);
+    }
     items.par_iter().map(&train).collect()
+}
+
+/// One scoped thread per item; a panicking training is an error naming its position.
+fn all_at_once<T, R, F>(items: &[T], train: &F) -> Result<Vec<R>>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> Result<R> + Sync,
+{
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .iter()
+            .map(|item| scope.spawn(move || train(item)))
+            .collect();
+        handles
+            .into_iter()
+            .enumerate()
+            .map(|(i, handle)| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(Error::invalid(format!(
+                        "training {} of {} panicked (its message is printed above); the others finished",
+                        i + 1,
+                        items.len()
+                    )))
+                })
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod class_plots;
 mod figure;
 mod images;
 mod plots;
+mod runs;
 mod settings;
 mod summaries;
 mod table;
@@ -18,6 +19,7 @@ pub use class_plots::{
 pub use figure::{compose, Figure, DISPLAY_COUNT_MIME};
 pub use images::{encode_png_gray, image_grid};
 pub use plots::{bar_chart, learning_curves, line_chart, Series};
+pub use runs::{runs_list, runs_table, sweep_bars};
 pub use settings::settings_table;
 pub use table::Table;
 

@@ -1,0 +1,221 @@
+//! Tables and bars of run records ([`crate::eval::runs`]): one row per group with mean and sd
+//! beside the report's numbers, one row per run for the spreadsheet, a sweep's bars.
+
+use polars::prelude::*;
+
+use super::{bar_chart, Figure, Table};
+use crate::error::{Error, Result};
+use crate::eval::runs::{ReportNumbers, Runs};
+
+/// The runs grouped by labels `by`: the labels, the number of runs and of diverged runs, each
+/// metric's mean and sample sd, and, where `report` gives numbers for a group, the report's
+/// beside them (a column per metric the report has for any of these groups).
+pub fn runs_table(runs: &Runs, by: &[&str], report: Option<&ReportNumbers>) -> Result<Table> {
+    if runs.is_empty() {
+        return Err(Error::invalid(
+            "no runs to show: run the sweep's cell first (or check the labels given to `only`)",
+        ));
+    }
+    let groups = runs.groups(by);
+    let mut columns: Vec<Column> = Vec::new();
+    for (i, name) in by.iter().enumerate() {
+        columns.push(Column::new(
+            (*name).into(),
+            groups
+                .iter()
+                .map(|g| g.labels[i].1.clone())
+                .collect::<Vec<_>>(),
+        ));
+    }
+    columns.push(Column::new(
+        "runs".into(),
+        groups.iter().map(|g| g.count as u64).collect::<Vec<_>>(),
+    ));
+    columns.push(Column::new(
+        "diverged".into(),
+        groups.iter().map(|g| g.diverged as u64).collect::<Vec<_>>(),
+    ));
+    let metrics = runs.metric_names();
+    for metric in &metrics {
+        let stats: Vec<_> = groups.iter().map(|g| g.stats(metric)).collect();
+        columns.push(Column::new(
+            format!("{metric} mean").into(),
+            stats.iter().map(|s| s.map(|s| s.mean)).collect::<Vec<_>>(),
+        ));
+        columns.push(Column::new(
+            format!("{metric} sd").into(),
+            stats
+                .iter()
+                .map(|s| s.map(|s| s.sd).filter(|v| !v.is_nan()))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    if let Some(report) = report {
+        for metric in &report.metrics {
+            let values: Vec<Option<f64>> = groups
+                .iter()
+                .map(|g| report.value_for(&g.common, metric))
+                .collect();
+            if values.iter().any(Option::is_some) {
+                columns.push(Column::new(format!("report {metric}").into(), values));
+            }
+        }
+    }
+    Ok(Table::new(DataFrame::new(groups.len(), columns)?))
+}
+
+/// One row per run: every label, the seed, every metric, whether it diverged and which training
+/// its numbers come from (the report's spreadsheet; save it with [`Table::save_csv`]).
+pub fn runs_list(runs: &Runs) -> Result<Table> {
+    let mut columns: Vec<Column> = Vec::new();
+    for name in runs.label_names() {
+        columns.push(Column::new(
+            name.as_str().into(),
+            runs.iter()
+                .map(|r| r.get(&name).unwrap_or("").to_string())
+                .collect::<Vec<_>>(),
+        ));
+    }
+    columns.push(Column::new(
+        "seed".into(),
+        runs.iter().map(|r| r.seed).collect::<Vec<_>>(),
+    ));
+    for name in runs.metric_names() {
+        columns.push(Column::new(
+            name.as_str().into(),
+            runs.iter().map(|r| r.value(&name)).collect::<Vec<_>>(),
+        ));
+    }
+    columns.push(Column::new(
+        "diverged".into(),
+        runs.iter().map(|r| r.diverged()).collect::<Vec<_>>(),
+    ));
+    columns.push(Column::new(
+        "trained_in".into(),
+        runs.iter()
+            .map(|r| r.trained_in.clone())
+            .collect::<Vec<_>>(),
+    ));
+    Ok(Table::new(DataFrame::new(runs.len(), columns)?))
+}
+
+/// Bars of `metric`'s mean over the runs of each value of label `by`, ± one sample sd; a value
+/// whose mean is NaN (a diverged run) has no bar, and the title says so.
+pub fn sweep_bars(runs: &Runs, by: &str, metric: &str, title: &str) -> Result<Figure> {
+    let groups = runs.groups(&[by]);
+    let names: Vec<String> = groups.iter().map(|g| g.labels[0].1.clone()).collect();
+    let means: Vec<f64> = groups.iter().map(|g| g.mean(metric)).collect();
+    let sds: Vec<f64> = groups
+        .iter()
+        .map(|g| g.stats(metric).map_or(f64::NAN, |s| s.sd))
+        .collect();
+    let missing: Vec<&str> = names
+        .iter()
+        .zip(&means)
+        .filter(|(_, m)| !m.is_finite())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let title = if missing.is_empty() {
+        format!("{title} (mean ± sd)")
+    } else {
+        format!(
+            "{title} (mean ± sd; no bar: NaN for {})",
+            missing.join(", ")
+        )
+    };
+    bar_chart(
+        &title,
+        &metric.replace('_', " "),
+        &names,
+        &means,
+        Some(&sds),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::runs::{Run, Tolerance};
+
+    fn runs() -> Runs {
+        let mut runs = Runs::new();
+        for (seed, acc) in [(1, 0.80), (2, 0.90)] {
+            runs.push(
+                Run::new(seed)
+                    .label("sweep", "dropout")
+                    .label("value", "0.3")
+                    .metric("test_loss", 0.4)
+                    .metric("test_accuracy", acc),
+            );
+        }
+        runs.push(
+            Run::new(1)
+                .label("sweep", "dropout")
+                .label("value", "0.999")
+                .metric("test_loss", f64::NAN)
+                .metric("test_accuracy", 0.1),
+        );
+        runs
+    }
+
+    fn column(table: &Table, name: &str) -> Vec<Option<f64>> {
+        table
+            .frame
+            .column(name)
+            .expect("column")
+            .f64()
+            .expect("floats")
+            .iter()
+            .collect()
+    }
+
+    #[test]
+    fn a_row_per_group_with_the_reports_numbers_beside_ours() {
+        let report = ReportNumbers::new(&["test_loss", "test_accuracy"])
+            .tolerance("test_loss", Tolerance::Relative(0.1))
+            .row(
+                &[("sweep", "dropout"), ("value", "0.999")],
+                &[2.3028, 0.1088],
+            );
+        let table = runs_table(&runs(), &["value"], Some(&report)).expect("table");
+        assert_eq!(table.frame.height(), 2);
+        let names: Vec<&str> = table
+            .frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "value",
+                "runs",
+                "diverged",
+                "test_loss mean",
+                "test_loss sd",
+                "test_accuracy mean",
+                "test_accuracy sd",
+                "report test_loss",
+                "report test_accuracy"
+            ]
+        );
+        let acc = column(&table, "test_accuracy mean");
+        assert!((acc[0].unwrap_or(0.0) - 0.85).abs() < 1e-12);
+        assert_eq!(
+            column(&table, "test_accuracy sd")[1],
+            None,
+            "one run: no sd"
+        );
+        assert_eq!(column(&table, "report test_accuracy"), [None, Some(0.1088)]);
+        assert!(runs_table(&Runs::new(), &["value"], None).is_err());
+    }
+
+    #[test]
+    fn a_row_per_run_and_bars_per_value() {
+        let list = runs_list(&runs()).expect("list");
+        assert_eq!(list.frame.height(), 3);
+        assert_eq!(list.frame.width(), 7);
+        let bars = sweep_bars(&runs(), "value", "test_loss", "Dropout").expect("bars");
+        assert!(bars.svg().contains("NaN for 0.999"));
+    }
+}
