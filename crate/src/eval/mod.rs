@@ -2,6 +2,7 @@
 //! report-vs-ours comparisons.
 
 pub mod metrics;
+mod network_runs;
 pub mod results;
 pub mod runs;
 

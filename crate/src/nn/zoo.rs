@@ -57,13 +57,13 @@ pub fn report_002_one_hidden_mlp() -> Sequential {
         .dense(10, Activation::Linear)
 }
 
-/// Report 002's CNN attempts 1–4 (its model summaries); `attempt` outside 1..=4 is `None`.
+/// Report 002's CNN attempts 1–4 (its model summaries); another `attempt` is an error.
 /// Parameters (total / trainable): 1: 120,170; 2: 840,586 / 838,154; 3: 246,154 / 243,850;
 /// 4: 120,234 / 119,978. The summaries show where dropout sits but not its rate: 2 uses Keras'
 /// usual 0.25 after convolutions and 0.5 before the output; 3 keeps those with dropout after every
 /// block ("increased the presence of dropout"); 4 lowers them to 0.1 and 0.2 ("decreased the
 /// dropout rate a bit"). Those rates are ours.
-pub fn report_002_cnn(attempt: usize) -> Option<Sequential> {
+pub fn report_002_cnn(attempt: usize) -> crate::error::Result<Sequential> {
     let relu = Activation::Relu;
     let same = Padding::Same;
     let input = Sequential::new(&[28, 28, 1]);
@@ -121,9 +121,14 @@ pub fn report_002_cnn(attempt: usize) -> Option<Sequential> {
             .batch_norm()
             .dense(128, relu)
             .dropout(0.2),
-        _ => return None,
+        _ => {
+            return Err(crate::error::Error::param(
+                "attempt",
+                format!("report 002 has CNN attempts 1 to 4, not {attempt}"),
+            ))
+        }
     };
-    Some(spec.dense(10, Activation::Linear))
+    Ok(spec.dense(10, Activation::Linear))
 }
 
 /// Report 003's initialisation rule for a layer's activation: He for ReLU-like units, Xavier
@@ -278,7 +283,7 @@ mod tests {
         assert_eq!(params(&cnn(2)), (840_586, 838_154));
         assert_eq!(params(&cnn(3)), (246_154, 243_850));
         assert_eq!(params(&cnn(4)), (120_234, 119_978));
-        assert!(report_002_cnn(5).is_none());
+        assert!(report_002_cnn(5).is_err());
         // Report 004: 784 · 128 + 128 + 128 · 10 + 10.
         let base = report_004_base(128, Activation::Relu, None, Initializer::GlorotUniform);
         assert_eq!(params(&base).0, 101_770);

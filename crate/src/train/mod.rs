@@ -1,6 +1,7 @@
 //! Training: seeded mini-batches, optimisers, early stopping, per-epoch history, progress lines.
 
 pub mod callbacks;
+pub mod grid_search;
 pub mod optim;
 pub mod sweep;
 

@@ -5,6 +5,7 @@
 
 mod class_plots;
 mod figure;
+mod grid;
 mod images;
 mod plots;
 mod runs;
