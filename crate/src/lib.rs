@@ -16,6 +16,7 @@ pub mod models;
 pub mod nn;
 pub mod prep;
 pub mod protocol;
+pub mod reports;
 /// The deployment page and its HTTP API (`fashion-lab serve`); only with the `serve` feature.
 #[cfg(feature = "serve")]
 pub mod serve;

@@ -1,7 +1,7 @@
-//! The crate's layers flow one way: data → prep → nn → models / train → eval → viz, and serve (the
-//! deployment page) on top. A module may use only modules below it (and `base`, `error`,
-//! `protocol` at the bottom). Presentation lives in viz, so nothing under it imports viz; nn never
-//! imports train or eval.
+//! The crate's layers flow one way: data → prep → nn → models / train → eval → viz, then reports
+//! (the notebooks' settings and tables) and serve (the deployment page) on top. A module may use
+//! only modules below it (and `base`, `error`, `protocol` at the bottom). Presentation lives in
+//! viz, so nothing under it imports viz; nn never imports train or eval.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,8 @@ const RANKS: &[(&str, u8)] = &[
     ("train", 5),
     ("eval", 6),
     ("viz", 7),
-    ("serve", 8),
+    ("reports", 8),
+    ("serve", 9),
 ];
 
 /// Macros exported at the crate root (`crate::name!`), and the module that defines each.
