@@ -24,7 +24,7 @@ const RANKS: &[(&str, u8)] = &[
 ];
 
 /// Macros exported at the crate root (`crate::name!`), and the module that defines each.
-const ROOT_MACROS: &[(&str, &str)] = &[("param_guard", "base")];
+const ROOT_MACROS: &[(&str, &str)] = &[("param_guard", "base"), ("protocol_settings", "protocol")];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("src is readable") {
