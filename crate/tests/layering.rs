@@ -1,7 +1,7 @@
-//! The crate's layers flow one way: data → prep → nn → models / train → eval → viz, and serve (the
-//! deployment page) on top, with the notebooks' settings types (reports) just below it. A module may use only modules below it (and `base`, `error`,
-//! `protocol` at the bottom). Presentation lives in viz, so nothing under it imports viz; nn never
-//! imports train or eval.
+//! The crate's layers flow one way: data → prep → nn → models / train → eval → viz, then reports
+//! (the notebooks' settings and tables) and serve (the deployment page) on top. A module may use
+//! only modules below it (and `base`, `error`, `protocol` at the bottom). Presentation lives in
+//! viz, so nothing under it imports viz; nn never imports train or eval.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

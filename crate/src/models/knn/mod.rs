@@ -270,7 +270,23 @@ impl KnnClassifier {
         Ok(self.vote(&self.kneighbors_pixels(images)?))
     }
 
-    fn vote(&self, nb: &Neighbours) -> Array1<u8> {
+    /// How many rows of `x` have their largest vote shared by two or more classes (such a tie
+    /// goes to the smallest label). With ten classes an odd k does not rule ties out: k = 5 can
+    /// vote 2–2–1.
+    pub fn tied_votes(&self, x: &Array2<f32>) -> Result<usize> {
+        let nb = self.kneighbors(x)?;
+        Ok(self
+            .votes(&nb)
+            .into_iter()
+            .filter(|votes| {
+                let top = votes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                votes.iter().filter(|&&v| v == top).count() > 1
+            })
+            .count())
+    }
+
+    /// Each query's votes per class.
+    fn votes(&self, nb: &Neighbours) -> Vec<Vec<f64>> {
         let n_classes = self
             .labels
             .iter()
@@ -300,9 +316,16 @@ impl KnnClassifier {
                         .iter()
                         .for_each(|&i| votes[self.labels[i] as usize] += 1.0),
                 }
-                // Largest vote; on a tie the smallest label.
-                first_max_index(votes.iter().copied()) as u8
+                votes
             })
+            .collect()
+    }
+
+    fn vote(&self, nb: &Neighbours) -> Array1<u8> {
+        self.votes(nb)
+            .into_iter()
+            // Largest vote; on a tie the smallest label.
+            .map(|votes| first_max_index(votes.iter().copied()) as u8)
             .collect()
     }
 }
@@ -338,6 +361,8 @@ mod tests {
         let nb = m.kneighbors(&array![[1.0f32]]).expect("search");
         assert_eq!(nb.indices.row(0).to_vec(), vec![0, 1]); // both at distance 1: index order
         assert_eq!(m.predict(&array![[1.0f32]]).expect("predict")[0], 0); // 1 vote each: label 0
+                                                                          // That query's vote is tied; at 5.5 the two nearest (5.0 and 2.0) are both label 0.
+        assert_eq!(m.tied_votes(&array![[1.0f32], [5.5]]).expect("ties"), 1);
         assert!(matches!(
             KnnClassifier::params().k(0).fit(&set),
             Err(Error::InvalidParameter { param: "k", .. })
