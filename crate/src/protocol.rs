@@ -88,7 +88,7 @@ impl Protocol {
     pub fn describe(self) -> String {
         let what = self.pick(
             "small data and an epoch or two; the numbers are NOT the report's",
-            "the report's experiments, shortened to fit a class hour (the table below lists every difference)",
+            "the report's experiments, shortened where the report's settings would not fit a class hour (the settings table lists every difference)",
             "the report's own settings, exactly; runs for hours, finished trainings are kept on disk",
         );
         format!(
