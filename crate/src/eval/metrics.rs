@@ -78,8 +78,12 @@ impl ConfusionMatrix {
     }
 
     pub fn accuracy(&self) -> f64 {
-        let diag: usize = (0..self.n_classes()).map(|i| self.counts[[i, i]]).sum();
-        diag as f64 / self.total().max(1) as f64
+        self.correct() as f64 / self.total().max(1) as f64
+    }
+
+    /// Right predictions in all (the diagonal).
+    fn correct(&self) -> usize {
+        (0..self.n_classes()).map(|i| self.counts[[i, i]]).sum()
     }
 
     /// How often true class `truth` was predicted as `predicted`.
@@ -136,10 +140,7 @@ impl ConfusionMatrix {
 
     /// Wrong predictions in all.
     pub fn errors(&self) -> usize {
-        self.total()
-            - (0..self.n_classes())
-                .map(|i| self.counts[[i, i]])
-                .sum::<usize>()
+        self.total() - self.correct()
     }
 
     /// Wrong predictions within a group of classes: a true class of the group predicted as

@@ -10,10 +10,7 @@ use crate::protocol::{Protocol, Setting};
 /// protocol (a cell changed it), with the value of each protocol and the one this run uses.
 /// Settings the classroom protocol keeps as the report's are left out; the title says how many.
 pub fn settings_table(protocol: Protocol, settings: &[Setting]) -> Result<Table> {
-    let index = Protocol::ALL
-        .iter()
-        .position(|p| *p == protocol)
-        .unwrap_or(1);
+    let index = protocol.pick(0, 1, 2); // the order of Setting::values
     let shown: Vec<&Setting> = settings
         .iter()
         .filter(|s| s.classroom_differs() || s.this_run != s.values[index])

@@ -146,6 +146,18 @@ impl History {
             .collect()
     }
 
+    /// One figure of a trained model: the confusion heatmap of its test predictions beside its
+    /// learning curves, titled `"{name} — test set"` and `"{name}: learning curves"`.
+    pub fn curves_and_heatmap(&self, name: &str, cm: &ConfusionMatrix) -> Result<Figure> {
+        super::compose(
+            &[
+                cm.heatmap(&format!("{name} — test set"))?,
+                self.curves(&format!("{name}: learning curves"))?,
+            ],
+            2,
+        )
+    }
+
     /// Loss and accuracy curves, train and validation.
     pub fn curves(&self, title: &str) -> Result<Figure> {
         let mut loss = vec![Series::per_epoch("train", &self.column(|e| Some(e.loss)))];
