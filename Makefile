@@ -72,6 +72,8 @@ export: $(PYTHON_SIDE)
 test: export CARGO_TARGET_DIR ?= $(HOME)/.cache/fashion-lab/target
 test: setup
 	cargo fmt --all -- --check
+	# The notebooks' rules: definitions only in from-scratch cells, short cells, no protocol switches.
+	python3 tools/check_notebooks.py
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --all-features -- -D warnings
 	# With the server: its API tests and the page in headless Chromium (crate/tests/serve/).

@@ -24,11 +24,7 @@ pub mod train;
 pub mod viz;
 
 pub use data::{class_names, FashionMnist, ImageSet, CLASS_NAMES};
-/// The notebooks' older name for [`protocol`], kept until every notebook uses its settings type.
-pub use protocol as budget;
-pub use protocol::{
-    build_info, full_or_quick, model_file, pick, quick_mode, report_file, Protocol,
-};
+pub use protocol::{build_info, model_file, pick, quick_mode, report_file, Protocol};
 // The one-argument `Result` stays at `fashion_lab::error::Result`: re-exported here, a notebook's
 // `use fashion_lab::*` would shadow std's two-argument `Result`.
 pub use error::{Error, PictureProblem};
@@ -51,3 +47,6 @@ pub use linfa::ParamGuard;
 pub use ndarray::{self, Array1, Array2};
 pub use polars;
 pub use polars::prelude::{Column, DataFrame};
+/// Re-exported so a from-scratch cell draws its weights and dropout masks with the crate's
+/// seeded generator ([`data::split::rng`]) without a `:dep` of its own.
+pub use rand;

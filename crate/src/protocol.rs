@@ -127,21 +127,6 @@ pub fn pick<T>(quick: T, classroom: T, report: T) -> T {
     Protocol::current().pick(quick, classroom, report)
 }
 
-/// `full` normally, `quick` under the quick protocol. The notebooks' older two-way switch, kept
-/// until every notebook has its settings type; new code uses [`pick`].
-pub fn full_or_quick<T>(full: T, quick: T) -> T {
-    if quick_mode() {
-        quick
-    } else {
-        full
-    }
-}
-
-/// This process's protocol, described for the top of a notebook (see [`Protocol::describe`]).
-pub fn describe() -> String {
-    Protocol::from_env().map_or_else(|e| e.to_string(), Protocol::describe)
-}
-
 /// Whether the quick protocol runs (the tests).
 pub fn quick_mode() -> bool {
     // A misspelt protocol is reported by the notebook's first cell (`Protocol::from_env()?`);

@@ -3,7 +3,7 @@
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+pub use rand_chacha::ChaCha8Rng;
 
 /// The crate's seeded random generator.
 pub fn rng(seed: u64) -> ChaCha8Rng {

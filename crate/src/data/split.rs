@@ -6,11 +6,10 @@
 
 use ndarray::Array1;
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 
-pub use crate::base::seed::{permutation, rng};
+pub use crate::base::seed::{permutation, rng, ChaCha8Rng};
 
 /// Splits `total` into integer parts proportional to `weights` that sum to `total`
 /// (largest remainder; ties go to the earlier part).

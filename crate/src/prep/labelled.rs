@@ -110,6 +110,15 @@ impl LabelledSet {
         self.select(&split::stratified_subset(&self.labels, n, seed)?)
     }
 
+    /// A seeded, stratified subset of `n` rows when `n` is given and smaller than the set, else
+    /// the whole set (a protocol's "none: every image").
+    pub fn at_most(&self, n: Option<usize>, seed: u64) -> Result<Self> {
+        match n {
+            Some(n) if n < self.len() => self.stratified_subset(n, seed),
+            _ => Ok(self.clone()),
+        }
+    }
+
     /// Parts of the given fractions (summing to 1), seeded and stratified.
     pub fn stratified_split(&self, fractions: &[f64], seed: u64) -> Result<Vec<Self>> {
         split::stratified_split(&self.labels, fractions, seed)?

@@ -4,4 +4,5 @@
 pub mod report_000;
 pub mod report_001;
 pub mod report_002;
+pub mod report_003;
 pub mod report_004;

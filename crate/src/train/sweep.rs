@@ -61,6 +61,16 @@ impl SweepData {
         self.validation = Some(validation);
         self
     }
+
+    /// The same sets with the training set cut to a seeded, stratified subset of `n` images when
+    /// `n` is given and smaller (a protocol's "none": all of them).
+    pub fn with_train_at_most(&self, n: Option<usize>, seed: u64) -> Result<Self> {
+        Ok(SweepData {
+            train: self.train.at_most(n, seed)?,
+            validation: self.validation.clone(),
+            test: self.test.clone(),
+        })
+    }
 }
 
 /// One training of one configuration with one seed, tested.

@@ -20,7 +20,7 @@ pub use class_plots::{
 pub use figure::{compose, Figure, DISPLAY_COUNT_MIME};
 pub use images::{encode_png_gray, image_grid};
 pub use plots::{bar_chart, learning_curves, line_chart, Series};
-pub use runs::{runs_list, runs_table, sweep_bars};
+pub use runs::{runs_curves, runs_list, runs_table, sweep_bars};
 pub use settings::settings_table;
 pub use table::Table;
 

@@ -3,9 +3,10 @@
 
 use polars::prelude::*;
 
-use super::{bar_chart, Figure, Table};
+use super::{bar_chart, line_chart, Figure, Series, Table};
 use crate::error::{Error, Result};
 use crate::eval::runs::{ReportNumbers, Runs};
+use crate::train::EpochRecord;
 
 /// The runs grouped by labels `by`: the labels, the number of runs and of diverged runs, each
 /// metric's mean and sample sd, and, where `report` gives numbers for a group, the report's
@@ -132,6 +133,37 @@ pub fn sweep_bars(runs: &Runs, by: &str, metric: &str, title: &str) -> Result<Fi
     )
 }
 
+/// One line per run through its epochs: `number` of each epoch (the training loss, the
+/// validation accuracy), each line named by the run's values of labels `by`. A run without a
+/// history is an error (it was not trained here).
+pub fn runs_curves(
+    runs: &Runs,
+    by: &[&str],
+    number: fn(&EpochRecord) -> Option<f64>,
+    title: &str,
+    y_label: &str,
+) -> Result<Figure> {
+    let series = runs
+        .iter()
+        .map(|run| {
+            let history = run.history.as_ref().ok_or_else(|| {
+                Error::invalid(format!(
+                    "run {:?} has no history to draw: pass runs trained in this notebook",
+                    run.labels
+                ))
+            })?;
+            let name: Vec<&str> = by.iter().map(|k| run.get(k).unwrap_or("?")).collect();
+            let ys: Vec<f64> = history
+                .epochs
+                .iter()
+                .map(|e| number(e).unwrap_or(f64::NAN))
+                .collect();
+            Ok(Series::per_epoch(name.join(" "), &ys))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    line_chart(title, "epoch", y_label, &series)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +188,30 @@ mod tests {
                 .metric("test_accuracy", 0.1),
         );
         runs
+    }
+
+    #[test]
+    fn a_curve_per_run_and_an_error_for_a_run_without_history() {
+        let mut trained = Runs::new();
+        let history = crate::train::History {
+            epochs: (1..=3)
+                .map(|epoch| EpochRecord {
+                    epoch,
+                    loss: 1.0 / epoch as f64,
+                    accuracy: 0.5,
+                    val_loss: None,
+                    val_accuracy: None,
+                    seconds: 0.1,
+                    lr: 0.01,
+                })
+                .collect(),
+            ..crate::train::History::default()
+        };
+        trained.push(Run::new(1).label("model", "a").with_history(history));
+        let figure = runs_curves(&trained, &["model"], |e| Some(e.loss), "t", "loss");
+        assert!(figure.is_ok_and(|f| f.svg().contains("<svg")));
+        let err = runs_curves(&runs(), &["value"], |e| Some(e.loss), "t", "loss");
+        assert!(err.is_err_and(|e| e.to_string().contains("no history")));
     }
 
     fn column(table: &Table, name: &str) -> Vec<Option<f64>> {
