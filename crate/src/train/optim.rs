@@ -191,6 +191,24 @@ pub struct OptimizerState {
 }
 
 impl OptimizerState {
+    /// The steps taken and every accumulator pair, for a checkpoint.
+    pub(crate) fn parts(&self) -> (i32, &[(Array2<f32>, Array2<f32>)]) {
+        (self.step, &self.slots)
+    }
+
+    /// The state a checkpoint recorded with [`OptimizerState::parts`].
+    pub(crate) fn resumed(
+        optimizer: Optimizer,
+        step: i32,
+        slots: Vec<(Array2<f32>, Array2<f32>)>,
+    ) -> Self {
+        Self {
+            optimizer,
+            step,
+            slots,
+        }
+    }
+
     /// One update of every parameter from its gradient. `l2` adds l2·w to weights' gradients
     /// (scikit-learn's `alpha` with the batch size already divided in).
     pub fn update(&mut self, params: &mut [&mut Param], l2: f32) {
