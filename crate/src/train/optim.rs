@@ -181,27 +181,26 @@ impl Optimizer {
 
 crate::param_guard!(Optimizer);
 
+/// The two accumulators of one parameter (their meaning depends on the optimiser).
+pub(crate) type Slots = (Array2<f32>, Array2<f32>);
+
 /// An optimiser's running state: per parameter, two accumulators (their meaning depends on the
 /// optimiser), created on the first step.
 #[derive(Clone, Debug)]
 pub struct OptimizerState {
     pub optimizer: Optimizer,
     step: i32,
-    slots: Vec<(Array2<f32>, Array2<f32>)>,
+    slots: Vec<Slots>,
 }
 
 impl OptimizerState {
     /// The steps taken and every accumulator pair, for a checkpoint.
-    pub(crate) fn parts(&self) -> (i32, &[(Array2<f32>, Array2<f32>)]) {
+    pub(crate) fn parts(&self) -> (i32, &[Slots]) {
         (self.step, &self.slots)
     }
 
     /// The state a checkpoint recorded with [`OptimizerState::parts`].
-    pub(crate) fn resumed(
-        optimizer: Optimizer,
-        step: i32,
-        slots: Vec<(Array2<f32>, Array2<f32>)>,
-    ) -> Self {
+    pub(crate) fn resumed(optimizer: Optimizer, step: i32, slots: Vec<Slots>) -> Self {
         Self {
             optimizer,
             step,
