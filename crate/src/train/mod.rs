@@ -487,9 +487,11 @@ fn reuse(
     Ok(history)
 }
 
-/// A problem with the store, in one line: the training goes on (`then` says how).
+/// A problem with the store, in one line: the training goes on (`then` says how). On stdout,
+/// with the crate's other progress lines: nothing failed, and the notebook runner fails a cell
+/// that writes to stderr.
 fn warn(problem: &Error, then: &str) {
-    eprintln!("warning ({then}): {problem}");
+    println!("warning ({then}): {problem}");
 }
 
 /// The last line of a verbose run: how long, the best validation epoch, the weights kept.
