@@ -24,7 +24,7 @@ EXPORT_TOOLS  := tools/export.py tools/report.css
 
 export EVCXR_VERSION
 
-.PHONY: all setup data venv conda-env kernel chromium reports pdfs export test lab serve bench clean
+.PHONY: all setup data venv conda-env kernel chromium reports pdfs export test lab serve bench clean clean-runs
 
 all: reports
 
@@ -99,3 +99,7 @@ serve:
 
 clean:
 	rm -rf reports target/notebooks-quick
+
+# The kept trainings of every protocol (runs/; README "Long runs"): the next run trains again.
+clean-runs:
+	rm -rf runs

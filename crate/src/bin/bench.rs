@@ -10,7 +10,7 @@ use std::time::Instant;
 use fashion_lab::error::Result;
 use fashion_lab::models::{KnnClassifier, KnnWeights};
 use fashion_lab::nn::{softmax_cross_entropy, Activation, Padding, Sequential};
-use fashion_lab::train::{fit, Optimizer, TrainConfig};
+use fashion_lab::train::{fit_in, Optimizer, RunStore, TrainConfig};
 use fashion_lab::{accuracy, scale_255, Classifier, FashionMnist, Scale255, Scaler};
 
 const WORKLOADS: &[(&str, &str)] = &[
@@ -29,6 +29,10 @@ const WORKLOADS: &[(&str, &str)] = &[
     (
         "cnn-epoch",
         "report 001's CNN (conv 32/64/128 3x3 same, max-pool, dense 128, dropout 0.5), Adam, batch 128, one epoch on 54k: seconds, test accuracy",
+    ),
+    (
+        "store-overhead",
+        "what keeping trainings costs (runs/, train/store.rs): mlp-epoch's MLP, 8 epochs on 60k with the 10k test set as validation, trained with the store off and on (a fresh folder each time: key, checkpoints, the kept result), alternating, twice: the extra seconds of the faster 'on' over the faster 'off'",
     ),
     (
         "logistic",
@@ -64,7 +68,7 @@ fn mlp_epoch() -> Result<(f64, f64)> {
         .optimizer(Optimizer::adam())
         .epochs(5)
         .verbose(true);
-    let history = fit(&mut model, &train, None, &config)?;
+    let history = fit_in(&RunStore::off(), &mut model, &train, None, &config)?;
     let mut per_epoch: Vec<f64> = history.epochs.iter().map(|e| e.seconds).collect();
     per_epoch.sort_by(f64::total_cmp);
     let acc = model.score(&test)?;
@@ -81,7 +85,7 @@ fn cnn_epoch() -> Result<(f64, f64)> {
         .optimizer(Optimizer::adam())
         .epochs(1)
         .verbose(true);
-    let history = fit(&mut model, &train, None, &config)?;
+    let history = fit_in(&RunStore::off(), &mut model, &train, None, &config)?;
     let acc = model.score(&test)?;
     Ok((history.seconds(), acc))
 }
@@ -154,6 +158,51 @@ fn report_001_cnn() -> Result<fashion_lab::Model> {
         .build(0)
 }
 
+/// Seconds the store adds to a training that is not in it yet (hashing the data and weights
+/// for its key, checkpoints every few seconds, writing the result), as a fraction printed too.
+fn store_overhead() -> Result<(f64, f64)> {
+    let data = FashionMnist::load()?;
+    let (train, test) = (
+        Scale255.labelled(&data.train)?,
+        Scale255.labelled(&data.test)?,
+    );
+    let spec = Sequential::mlp(784, &[256, 128, 64], Activation::Relu, 0.0, 10);
+    let config = TrainConfig::default()
+        .batch_size(128)
+        .epochs(8)
+        .verbose(false);
+    let folder = std::env::temp_dir().join(format!("store-overhead-{}", std::process::id()));
+    let (mut off, mut on) = (f64::INFINITY, f64::INFINITY);
+    for round in 0..2 {
+        for use_store in [false, true] {
+            let _ = std::fs::remove_dir_all(&folder);
+            let store = if use_store {
+                RunStore::at(&folder)
+            } else {
+                RunStore::off()
+            };
+            let mut model = spec.build(0)?;
+            let started = Instant::now();
+            fit_in(&store, &mut model, &train, Some(&test), &config)?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "round {} store {}: {seconds:.2} s",
+                round + 1,
+                if use_store { "on " } else { "off" }
+            );
+            let best = if use_store { &mut on } else { &mut off };
+            *best = best.min(seconds);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&folder);
+    println!(
+        "fastest off {off:.2} s, fastest on {on:.2} s: {:+.2} s ({:+.2} %)",
+        on - off,
+        (on - off) / off * 100.0
+    );
+    Ok((on - off, f64::NAN))
+}
+
 fn logistic() -> Result<(f64, f64)> {
     let data = FashionMnist::load()?;
     let (train, test) = (
@@ -184,7 +233,7 @@ fn serve_load_model() -> Result<(std::path::PathBuf, String)> {
         .batch_size(64)
         .optimizer(Optimizer::adam())
         .epochs(1);
-    fit(&mut model, &train, None, &config)?;
+    fit_in(&RunStore::off(), &mut model, &train, None, &config)?;
     let path = std::env::temp_dir().join(format!("serve-load-{}.safetensors", std::process::id()));
     model.save(&path)?;
     Ok((
@@ -290,6 +339,7 @@ fn main() -> ExitCode {
         "cnn-epoch" => cnn_epoch(),
         "cnn-profile" => cnn_profile(),
         "logistic" => logistic(),
+        "store-overhead" => store_overhead(),
         "serve-load" => serve_load(),
         other => {
             eprintln!("unknown workload `{other}`; run without arguments for the list");

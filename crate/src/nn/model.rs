@@ -241,6 +241,32 @@ impl Model {
         params.chain(buffers).collect()
     }
 
+    /// How far each random stream of the model (dropout's masks, layer by layer) has been
+    /// drawn: with [`Model::set_rng_positions`], a stopped training continues exactly.
+    pub fn rng_positions(&self) -> Vec<u128> {
+        self.layers
+            .iter()
+            .filter_map(|l| l.rng())
+            .map(|r| r.get_word_pos())
+            .collect()
+    }
+
+    pub fn set_rng_positions(&mut self, positions: &[u128]) -> Result<()> {
+        let mut streams: Vec<_> = self.layers.iter_mut().filter_map(|l| l.rng_mut()).collect();
+        if streams.len() != positions.len() {
+            return Err(Error::shape(
+                "random streams (dropout layers)",
+                streams.len(),
+                positions.len(),
+                "These positions belong to a model of another architecture",
+            ));
+        }
+        for (rng, &at) in streams.iter_mut().zip(positions) {
+            rng.set_word_pos(at);
+        }
+        Ok(())
+    }
+
     pub fn set_weights(&mut self, weights: &[Array2<f32>]) -> Result<()> {
         let current = self.weights();
         if current.len() != weights.len()

@@ -181,16 +181,33 @@ impl Optimizer {
 
 crate::param_guard!(Optimizer);
 
+/// The two accumulators of one parameter (their meaning depends on the optimiser).
+pub(crate) type Slots = (Array2<f32>, Array2<f32>);
+
 /// An optimiser's running state: per parameter, two accumulators (their meaning depends on the
 /// optimiser), created on the first step.
 #[derive(Clone, Debug)]
 pub struct OptimizerState {
     pub optimizer: Optimizer,
     step: i32,
-    slots: Vec<(Array2<f32>, Array2<f32>)>,
+    slots: Vec<Slots>,
 }
 
 impl OptimizerState {
+    /// The steps taken and every accumulator pair, for a checkpoint.
+    pub(crate) fn parts(&self) -> (i32, &[Slots]) {
+        (self.step, &self.slots)
+    }
+
+    /// The state a checkpoint recorded with [`OptimizerState::parts`].
+    pub(crate) fn resumed(optimizer: Optimizer, step: i32, slots: Vec<Slots>) -> Self {
+        Self {
+            optimizer,
+            step,
+            slots,
+        }
+    }
+
     /// One update of every parameter from its gradient. `l2` adds l2·w to weights' gradients
     /// (scikit-learn's `alpha` with the batch size already divided in).
     pub fn update(&mut self, params: &mut [&mut Param], l2: f32) {
