@@ -8,6 +8,8 @@ use std::ops::Range;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
+use super::FlushSubnormals;
+
 /// Below this many multiply-adds a product stays on one core.
 const PARALLEL_MIN_WORK: usize = 48_000_000;
 
@@ -113,7 +115,10 @@ pub(crate) fn dot(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
     blocks
         .into_par_iter()
         .zip(items.par_iter())
-        .for_each(|(mut block, r)| gemm_into(&a.slice(s![r.clone(), ..]), b, &mut block));
+        .for_each(|(mut block, r)| {
+            let _flush = FlushSubnormals::new();
+            gemm_into(&a.slice(s![r.clone(), ..]), b, &mut block)
+        });
     out
 }
 
@@ -124,6 +129,7 @@ pub(crate) fn t_dot(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
     ranges(m, parts_for(m, m * k * n))
         .into_par_iter()
         .map(|r| {
+            let _flush = FlushSubnormals::new();
             let mut part = Array2::<f32>::zeros((k, n));
             gemm_into(
                 &a.slice(s![r.clone(), ..]).t(),

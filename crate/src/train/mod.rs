@@ -241,6 +241,8 @@ pub fn fit(
     config: &TrainConfig,
 ) -> Result<History> {
     let config = config.check_ref()?;
+    // Subnormal floats are flushed to zero on this thread while training (nn::FlushSubnormals).
+    let _flush = crate::nn::FlushSubnormals::new();
     config.needs_validation(validation.is_some())?;
     model.check_labelled(train, "training")?;
     if let Some(val) = validation {

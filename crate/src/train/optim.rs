@@ -191,6 +191,12 @@ pub struct OptimizerState {
 }
 
 impl OptimizerState {
+    /// The accumulators of every parameter (Adam's m and v, RMSprop's mean square, …), empty
+    /// before the first step: for diagnostics such as counting subnormal values.
+    pub fn accumulators(&self) -> impl Iterator<Item = &Array2<f32>> {
+        self.slots.iter().flat_map(|(a, b)| [a, b])
+    }
+
     /// One update of every parameter from its gradient. `l2` adds l2·w to weights' gradients
     /// (scikit-learn's `alpha` with the batch size already divided in).
     pub fn update(&mut self, params: &mut [&mut Param], l2: f32) {
