@@ -27,6 +27,10 @@ const WORKLOADS: &[(&str, &str)] = &[
         "notebook 01's base MLP (784-256-128-64-10 ReLU, scikit-learn's Adam 1e-3, L2 1e-4, batch 200, 52.5k images scaled to [-1, 1]) for EPOCHS epochs (default 40): seconds and subnormal values per epoch",
     ),
     (
+        "mlp-profile",
+        "where mlp-epoch's time goes: milliseconds per step in each layer, forward and backward",
+    ),
+    (
         "cnn-profile",
         "where cnn-epoch's time goes: milliseconds per step in each layer, forward and backward",
     ),
@@ -177,20 +181,40 @@ fn cnn_epoch() -> Result<(f64, f64)> {
 /// Milliseconds per training step spent in each layer's forward and backward pass (and the
 /// optimiser), report 001's CNN, batch 128 — where the time of `cnn-epoch` goes.
 fn cnn_profile() -> Result<(f64, f64)> {
+    profile(report_001_cnn()?, 30, 54_000)
+}
+
+/// As `cnn-profile`, for `mlp-epoch`'s MLP.
+fn mlp_profile() -> Result<(f64, f64)> {
+    let model = Sequential::mlp(784, &[256, 128, 64], Activation::Relu, 0.0, 10).build(0)?;
+    profile(model, 400, 60_000)
+}
+
+/// Times `steps` training steps of `model` (Adam, batch 128, pixels/255) layer by layer, after
+/// 10 steps of warm-up; the time per step is scaled to an epoch of `epoch_rows` rows.
+fn profile(mut model: fashion_lab::Model, steps: usize, epoch_rows: usize) -> Result<(f64, f64)> {
     let data = FashionMnist::load()?;
     let x = scale_255(&data.train);
-    let mut model = report_001_cnn()?;
     let mut state = Optimizer::adam().start();
     let _flush = FlushSubnormals::new(); // as `fit` does
-    let steps = 30;
+    let warm_up = 10;
     let n_layers = model.layers.len();
     let (mut fwd, mut bwd) = (vec![0.0f64; n_layers], vec![0.0f64; n_layers]);
-    let (mut opt, mut loss_s) = (0.0f64, 0.0f64);
-    let started = Instant::now();
-    for step in 0..steps {
-        let rows: Vec<usize> = (step * 128..(step + 1) * 128).collect();
+    let (mut opt, mut loss_s, mut batch_s) = (0.0f64, 0.0f64, 0.0f64);
+    let mut started = Instant::now();
+    let batches = x.nrows() / 128;
+    for step in 0..warm_up + steps {
+        if step == warm_up {
+            (fwd, bwd) = (vec![0.0f64; n_layers], vec![0.0f64; n_layers]);
+            (opt, loss_s, batch_s) = (0.0, 0.0, 0.0);
+            started = Instant::now();
+        }
+        let t = Instant::now();
+        let b = step % batches;
+        let rows: Vec<usize> = (b * 128..(b + 1) * 128).collect();
         let xb = x.select(ndarray::Axis(0), &rows);
         let yb = data.train.labels.select(ndarray::Axis(0), &rows);
+        batch_s += t.elapsed().as_secs_f64();
         let mut h = xb;
         for (i, layer) in model.layers.iter_mut().enumerate() {
             let t = Instant::now();
@@ -212,19 +236,24 @@ fn cnn_profile() -> Result<(f64, f64)> {
     let ms = |s: f64| s * 1000.0 / steps as f64;
     for (i, layer) in model.layers.iter().enumerate() {
         println!(
-            "{:>2} {:<20} forward {:>7.2} ms  backward {:>7.2} ms",
+            "{:>2} {:<20} forward {:>7.3} ms  backward {:>7.3} ms",
             i + 1,
             layer.kind(),
             ms(fwd[i]),
             ms(bwd[i])
         );
     }
-    println!("loss {:.2} ms, optimiser {:.2} ms", ms(loss_s), ms(opt));
+    println!(
+        "batch {:.3} ms, loss {:.3} ms, optimiser {:.3} ms",
+        ms(batch_s),
+        ms(loss_s),
+        ms(opt)
+    );
     let per_step = started.elapsed().as_secs_f64() / steps as f64;
     println!(
-        "{:.1} ms per step -> {:.1} s per 54k epoch",
+        "{:.2} ms per step -> {:.2} s per {epoch_rows}-row epoch",
         per_step * 1000.0,
-        per_step * 54_000.0 / 128.0
+        per_step * epoch_rows as f64 / 128.0
     );
     Ok((per_step, f64::NAN))
 }
@@ -379,6 +408,7 @@ fn main() -> ExitCode {
         "cnn-epoch" => cnn_epoch(),
         "mlp-long" => mlp_long(),
         "cnn-profile" => cnn_profile(),
+        "mlp-profile" => mlp_profile(),
         "logistic" => logistic(),
         "serve-load" => serve_load(),
         other => {
