@@ -201,13 +201,14 @@ fn profile(mut model: fashion_lab::Model, steps: usize, epoch_rows: usize) -> Re
     let n_layers = model.layers.len();
     let (mut fwd, mut bwd) = (vec![0.0f64; n_layers], vec![0.0f64; n_layers]);
     let (mut opt, mut loss_s, mut batch_s) = (0.0f64, 0.0f64, 0.0f64);
-    let mut started = Instant::now();
+    let (mut started, mut cpu_started) = (Instant::now(), thread_cpu_seconds());
     let batches = x.nrows() / 128;
     for step in 0..warm_up + steps {
         if step == warm_up {
             (fwd, bwd) = (vec![0.0f64; n_layers], vec![0.0f64; n_layers]);
             (opt, loss_s, batch_s) = (0.0, 0.0, 0.0);
             started = Instant::now();
+            cpu_started = thread_cpu_seconds();
         }
         let t = Instant::now();
         let b = step % batches;
@@ -250,12 +251,25 @@ fn profile(mut model: fashion_lab::Model, steps: usize, epoch_rows: usize) -> Re
         ms(opt)
     );
     let per_step = started.elapsed().as_secs_f64() / steps as f64;
+    let cpu_per_step = (thread_cpu_seconds() - cpu_started) / steps as f64;
     println!(
-        "{:.2} ms per step -> {:.2} s per {epoch_rows}-row epoch",
+        "{:.2} ms per step -> {:.2} s per {epoch_rows}-row epoch; this thread's CPU time {:.2} ms per step (with RAYON_NUM_THREADS=1, the step's work on a busy machine)",
         per_step * 1000.0,
-        per_step * epoch_rows as f64 / 128.0
+        per_step * epoch_rows as f64 / 128.0,
+        cpu_per_step * 1000.0
     );
     Ok((per_step, f64::NAN))
+}
+
+/// CPU seconds the calling thread has run (what it would take on an idle core).
+fn thread_cpu_seconds() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the given local.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
 fn report_001_cnn() -> Result<fashion_lab::Model> {
