@@ -118,6 +118,7 @@ impl Model {
     /// Inference through the first `n_layers` layers only: what those layers output for each row.
     pub fn outputs_of(&self, x: &Array2<f32>, n_layers: usize) -> Result<Array2<f32>> {
         self.check_input(x)?;
+        let _flush = super::FlushSubnormals::new();
         if n_layers == 0 || n_layers > self.layers.len() {
             return Err(Error::invalid(format!(
                 "the model has {} layers; ask for the outputs of 1 to {} of them",

@@ -238,6 +238,8 @@ fn train_until(
     stop_after: Option<usize>,
 ) -> Result<History> {
     let config = config.check_ref()?;
+    // Subnormal floats are flushed to zero on this thread while training (nn::FlushSubnormals).
+    let _flush = crate::nn::FlushSubnormals::new();
     config.needs_validation(validation.is_some())?;
     model.check_labelled(train, "training")?;
     if let Some(val) = validation {
