@@ -78,7 +78,8 @@ test: setup
 	cargo clippy --all-targets --all-features -- -D warnings
 	# With the server: its API tests and the page in headless Chromium (crate/tests/serve/).
 	cargo test --quiet --features serve
-	# The runner must fail panics, `?` errors and compile errors: std-only notebooks, seconds each.
+	# The runner must fail panics, `?` errors and compile errors (std-only notebooks, seconds each),
+	# and the kernel must build Cargo.lock's versions (locked-deps: one `:dep` of a tiny crate).
 	$(PY) tools/test_runner.py
 	# Two kernels at a time, each with its own view of ~/.cache/evcxr (see tools/run_notebooks.py).
 	$(PY) tools/run_notebooks.py --quick --jobs 2 --out target/notebooks-quick $(NOTEBOOKS)

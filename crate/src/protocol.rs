@@ -291,9 +291,10 @@ pub fn build_info() -> String {
     #[cfg(not(target_arch = "x86_64"))]
     let simd = "non-x86 CPU";
     format!(
-        "fashion-lab {} (build {}): debug assertions {assertions}; {simd}; {} threads",
+        "fashion-lab {} (build {}, opt-level {}): debug assertions {assertions}; {simd}; {} threads",
         env!("CARGO_PKG_VERSION"),
         &env!("FASHION_LAB_BUILD_HASH")[..8],
+        env!("FASHION_LAB_OPT_LEVEL"),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     )
 }
