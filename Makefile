@@ -24,7 +24,7 @@ EXPORT_TOOLS  := tools/export.py tools/report.css
 
 export EVCXR_VERSION
 
-.PHONY: all setup data venv conda-env kernel chromium reports pdfs export test lab serve bench clean
+.PHONY: all setup data venv conda-env kernel chromium reports pdfs export test lab serve bench clean clean-runs
 
 all: reports
 
@@ -78,7 +78,8 @@ test: setup
 	cargo clippy --all-targets --all-features -- -D warnings
 	# With the server: its API tests and the page in headless Chromium (crate/tests/serve/).
 	cargo test --quiet --features serve
-	# The runner must fail panics, `?` errors and compile errors: std-only notebooks, seconds each.
+	# The runner must fail panics, `?` errors and compile errors (std-only notebooks, seconds each),
+	# and the kernel must build Cargo.lock's versions (locked-deps: one `:dep` of a tiny crate).
 	$(PY) tools/test_runner.py
 	# Two kernels at a time, each with its own view of ~/.cache/evcxr (see tools/run_notebooks.py).
 	$(PY) tools/run_notebooks.py --quick --jobs 2 --out target/notebooks-quick $(NOTEBOOKS)
@@ -99,3 +100,7 @@ serve:
 
 clean:
 	rm -rf reports target/notebooks-quick
+
+# The kept trainings of every protocol (runs/; README "Long runs"): the next run trains again.
+clean-runs:
+	rm -rf runs

@@ -16,22 +16,19 @@ if [ "$have" != "$version" ] || [ ! -x "$exe" ]; then
 fi
 # rust-src lets the kernel's code completion work; it is optional.
 rustup component list --installed 2>/dev/null | grep -q rust-src || rustup component add rust-src >/dev/null 2>&1 || true
-# evcxr builds cells with opt-level 2, debug assertions and overflow checks, which makes
-# decompression and training several times slower than `cargo --release`. Cargo's profile
-# variables override that profile for every crate the kernel builds.
+# The spec starts the kernel through tools/evcxr-kernel.sh: each kernel builds in its own folder,
+# in a Cargo workspace that keeps the repository's Cargo.lock (the kernel builds the locked
+# versions) and sets the profiles (tools/kernel-workspace.toml: optimised as `cargo --release`,
+# without debug assertions); the folder is removed when the kernel ends.
 spec_dir=${KERNEL_PREFIX:-.venv}/share/jupyter/kernels/rust
 mkdir -p "$spec_dir"
+root=$(pwd)
 spec=$(cat <<JSON
 {
-  "argv": ["$exe", "--control_file", "{connection_file}"],
+  "argv": ["$root/tools/evcxr-kernel.sh", "$exe", "--control_file", "{connection_file}"],
   "display_name": "Rust (fashion-lab)",
   "language": "rust",
-  "interrupt_mode": "message",
-  "env": {
-    "CARGO_PROFILE_DEV_OPT_LEVEL": "3",
-    "CARGO_PROFILE_DEV_DEBUG_ASSERTIONS": "false",
-    "CARGO_PROFILE_DEV_OVERFLOW_CHECKS": "false"
-  }
+  "interrupt_mode": "message"
 }
 JSON
 )

@@ -115,6 +115,14 @@ pub enum Error {
     #[error("model file {path}: {reason}")]
     ModelFile { path: PathBuf, reason: String },
 
+    /// A file of the store of finished trainings (`runs/`, crate/src/train/store.rs) that cannot
+    /// be read, written or used. Training never stops for it: it warns and trains.
+    #[error(
+        "training store file {path}: {reason}. If this repeats, delete it (`make clean-runs` \
+         empties runs/) or set FASHION_LAB_RUNS=off to train without the store"
+    )]
+    RunFile { path: PathBuf, reason: String },
+
     /// An error raised while building or running layer `layer` (1-based) of a model.
     #[error("layer {layer} ({kind}): {source}")]
     InLayer {

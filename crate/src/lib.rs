@@ -36,7 +36,8 @@ pub use prep::{
     StandardScaler,
 };
 pub use train::{
-    fit, side_by_side, EarlyStopping, History, Optimizer, ReduceLrOnPlateau, TrainConfig,
+    fit, fit_in, side_by_side, EarlyStopping, History, Optimizer, ReduceLrOnPlateau, RunStore,
+    TrainConfig,
 };
 pub use viz::{Figure, Series, Table};
 

@@ -272,7 +272,8 @@ fn default_folder(base: &str) -> String {
 }
 
 /// How this copy of the crate was compiled: a notebook prints it so a slow kernel is explained
-/// (evcxr's own profile keeps debug assertions on unless the kernel spec turns them off).
+/// (evcxr's own profile keeps debug assertions on unless the kernel spec turns them off), with
+/// the build fingerprint that keys the kept trainings (`runs/`, crate/src/train/store.rs).
 pub fn build_info() -> String {
     let assertions = if cfg!(debug_assertions) {
         "ON (slow: start Jupyter with `make lab`, whose kernel turns them off)"
@@ -290,8 +291,10 @@ pub fn build_info() -> String {
     #[cfg(not(target_arch = "x86_64"))]
     let simd = "non-x86 CPU";
     format!(
-        "fashion-lab {}: debug assertions {assertions}; {simd}; {} threads",
+        "fashion-lab {} (build {}, opt-level {}): debug assertions {assertions}; {simd}; {} threads",
         env!("CARGO_PKG_VERSION"),
+        &env!("FASHION_LAB_BUILD_HASH")[..8],
+        env!("FASHION_LAB_OPT_LEVEL"),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     )
 }

@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use fashion_lab::error::Result;
 use fashion_lab::models::{KnnClassifier, KnnWeights};
-use fashion_lab::nn::{softmax_cross_entropy, Activation, Padding, Sequential};
-use fashion_lab::train::{fit, Optimizer, TrainConfig};
-use fashion_lab::{accuracy, scale_255, Classifier, FashionMnist, Scale255, Scaler};
+use fashion_lab::nn::{softmax_cross_entropy, Activation, FlushSubnormals, Padding, Sequential};
+use fashion_lab::train::{fit_in, Optimizer, RunStore, TrainConfig};
+use fashion_lab::{accuracy, scale_255, Classifier, FashionMnist, MinMaxScaler, Scale255, Scaler};
 
 const WORKLOADS: &[(&str, &str)] = &[
     (
@@ -23,12 +23,24 @@ const WORKLOADS: &[(&str, &str)] = &[
         "MLP 784-256-128-64-10 ReLU, Adam 1e-3, batch 128, pixels/255: median seconds per epoch over 5, test accuracy after 5",
     ),
     (
+        "mlp-long",
+        "notebook 01's base MLP (784-256-128-64-10 ReLU, scikit-learn's Adam 1e-3, L2 1e-4, batch 200, 52.5k images scaled to [-1, 1]) for EPOCHS epochs (default 40): seconds and subnormal values per epoch",
+    ),
+    (
+        "mlp-profile",
+        "where mlp-epoch's time goes: milliseconds per step in each layer, forward and backward",
+    ),
+    (
         "cnn-profile",
         "where cnn-epoch's time goes: milliseconds per step in each layer, forward and backward",
     ),
     (
         "cnn-epoch",
         "report 001's CNN (conv 32/64/128 3x3 same, max-pool, dense 128, dropout 0.5), Adam, batch 128, one epoch on 54k: seconds, test accuracy",
+    ),
+    (
+        "store-overhead",
+        "what keeping trainings costs (runs/, train/store.rs): mlp-epoch's MLP, 8 epochs on 60k with the 10k test set as validation, trained with the store off and on (a fresh folder each time: key, checkpoints, the kept result), alternating, twice: the extra seconds of the faster 'on' over the faster 'off'",
     ),
     (
         "logistic",
@@ -64,11 +76,95 @@ fn mlp_epoch() -> Result<(f64, f64)> {
         .optimizer(Optimizer::adam())
         .epochs(5)
         .verbose(true);
-    let history = fit(&mut model, &train, None, &config)?;
+    let history = fit_in(&RunStore::off(), &mut model, &train, None, &config)?;
     let mut per_epoch: Vec<f64> = history.epochs.iter().map(|e| e.seconds).collect();
     per_epoch.sort_by(f64::total_cmp);
     let acc = model.score(&test)?;
     Ok((per_epoch[per_epoch.len() / 2], acc))
+}
+
+/// Subnormal (denormal) values among `values`: each one makes the arithmetic that touches it
+/// slow unless the core flushes them to zero.
+fn subnormals<'a>(values: impl IntoIterator<Item = &'a ndarray::Array2<f32>>) -> usize {
+    values
+        .into_iter()
+        .map(|a| a.iter().filter(|v| v.is_subnormal()).count())
+        .sum()
+}
+
+/// Training slows as the loss falls, unless subnormals are flushed: notebook 01's base MLP
+/// trained as `fit` does (the same steps), printing each epoch's seconds and how many
+/// subnormal values the weights, their gradients, the optimiser's accumulators and the last
+/// batch's loss gradient hold.
+fn mlp_long() -> Result<(f64, f64)> {
+    use fashion_lab::base::{permutation, rng};
+    use fashion_lab::nn::argmax_rows;
+    let epochs: usize = match std::env::var("EPOCHS") {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| fashion_lab::Error::InvalidInput(format!("EPOCHS={v}: not a number")))?,
+        Err(_) => 40,
+    }
+    .max(1);
+    let seed = 42;
+    let all = FashionMnist::load()?
+        .all()
+        .stratified_subset(70_000, seed)?;
+    let parts = all.stratified_split(&[0.75, 0.125, 0.125], seed)?;
+    let scaler = MinMaxScaler::new(-1.0, 1.0).fit(&parts[0].pixels_f32())?;
+    let (train, test) = (scaler.labelled(&parts[0])?, scaler.labelled(&parts[2])?);
+    let mut model = Sequential::mlp(784, &[256, 128, 64], Activation::Relu, 0.0, 10).build(seed)?;
+    let mut state = Optimizer::sklearn_adam(1e-3).start();
+    let _flush = FlushSubnormals::new(); // as `fit` does
+    let (x, labels) = (train.features(), train.labels());
+    let (batch_size, alpha) = (200, 1e-4f32);
+    let mut order_rng = rng(seed);
+    let mut seconds = Vec::with_capacity(epochs);
+    for epoch in 1..=epochs {
+        let started = Instant::now();
+        let order = permutation(x.nrows(), &mut order_rng);
+        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+        let mut last_grad = ndarray::Array2::<f32>::zeros((0, 0));
+        for batch in order.chunks(batch_size) {
+            let xb = x.select(ndarray::Axis(0), batch);
+            let yb = labels.select(ndarray::Axis(0), batch);
+            let logits = model.forward_train(&xb);
+            let (loss, grad) = softmax_cross_entropy(&logits, &yb);
+            loss_sum += f64::from(loss) * batch.len() as f64;
+            correct += argmax_rows(&logits)
+                .iter()
+                .zip(&yb)
+                .filter(|(p, t)| p == t)
+                .count();
+            model.backward(&grad);
+            state.update(&mut model.params_mut(), alpha / batch.len() as f32);
+            last_grad = grad;
+        }
+        let s = started.elapsed().as_secs_f64();
+        seconds.push(s);
+        let params = model.params_mut();
+        println!(
+            "epoch {epoch:>3} · {s:.2} s · loss {:.4} · acc {:.4} · subnormals: weights {} · gradients {} · optimiser {} · loss gradient {}",
+            loss_sum / x.nrows() as f64,
+            correct as f64 / x.nrows() as f64,
+            subnormals(params.iter().map(|p| &p.value)),
+            subnormals(params.iter().map(|p| &p.grad)),
+            subnormals(state.accumulators()),
+            subnormals([&last_grad]),
+        );
+    }
+    let acc = model.score(&test)?;
+    let (first, last) = (
+        seconds[..3.min(epochs)].iter().sum::<f64>(),
+        seconds[epochs.saturating_sub(3)..].iter().sum::<f64>(),
+    );
+    println!(
+        "first 3 epochs {:.2} s/epoch, last 3 {:.2} s/epoch, total {:.1} s",
+        first / 3.0f64.min(epochs as f64),
+        last / 3.0f64.min(epochs as f64),
+        seconds.iter().sum::<f64>()
+    );
+    Ok((seconds.iter().sum::<f64>() / epochs as f64, acc))
 }
 
 fn cnn_epoch() -> Result<(f64, f64)> {
@@ -81,7 +177,7 @@ fn cnn_epoch() -> Result<(f64, f64)> {
         .optimizer(Optimizer::adam())
         .epochs(1)
         .verbose(true);
-    let history = fit(&mut model, &train, None, &config)?;
+    let history = fit_in(&RunStore::off(), &mut model, &train, None, &config)?;
     let acc = model.score(&test)?;
     Ok((history.seconds(), acc))
 }
@@ -89,19 +185,41 @@ fn cnn_epoch() -> Result<(f64, f64)> {
 /// Milliseconds per training step spent in each layer's forward and backward pass (and the
 /// optimiser), report 001's CNN, batch 128 — where the time of `cnn-epoch` goes.
 fn cnn_profile() -> Result<(f64, f64)> {
+    profile(report_001_cnn()?, 30, 54_000)
+}
+
+/// As `cnn-profile`, for `mlp-epoch`'s MLP.
+fn mlp_profile() -> Result<(f64, f64)> {
+    let model = Sequential::mlp(784, &[256, 128, 64], Activation::Relu, 0.0, 10).build(0)?;
+    profile(model, 400, 60_000)
+}
+
+/// Times `steps` training steps of `model` (Adam, batch 128, pixels/255) layer by layer, after
+/// 10 steps of warm-up; the time per step is scaled to an epoch of `epoch_rows` rows.
+fn profile(mut model: fashion_lab::Model, steps: usize, epoch_rows: usize) -> Result<(f64, f64)> {
     let data = FashionMnist::load()?;
     let x = scale_255(&data.train);
-    let mut model = report_001_cnn()?;
     let mut state = Optimizer::adam().start();
-    let steps = 30;
+    let _flush = FlushSubnormals::new(); // as `fit` does
+    let warm_up = 10;
     let n_layers = model.layers.len();
     let (mut fwd, mut bwd) = (vec![0.0f64; n_layers], vec![0.0f64; n_layers]);
-    let (mut opt, mut loss_s) = (0.0f64, 0.0f64);
-    let started = Instant::now();
-    for step in 0..steps {
-        let rows: Vec<usize> = (step * 128..(step + 1) * 128).collect();
+    let (mut opt, mut loss_s, mut batch_s) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut started, mut cpu_started) = (Instant::now(), thread_cpu_seconds());
+    let batches = x.nrows() / 128;
+    for step in 0..warm_up + steps {
+        if step == warm_up {
+            (fwd, bwd) = (vec![0.0f64; n_layers], vec![0.0f64; n_layers]);
+            (opt, loss_s, batch_s) = (0.0, 0.0, 0.0);
+            started = Instant::now();
+            cpu_started = thread_cpu_seconds();
+        }
+        let t = Instant::now();
+        let b = step % batches;
+        let rows: Vec<usize> = (b * 128..(b + 1) * 128).collect();
         let xb = x.select(ndarray::Axis(0), &rows);
         let yb = data.train.labels.select(ndarray::Axis(0), &rows);
+        batch_s += t.elapsed().as_secs_f64();
         let mut h = xb;
         for (i, layer) in model.layers.iter_mut().enumerate() {
             let t = Instant::now();
@@ -123,21 +241,39 @@ fn cnn_profile() -> Result<(f64, f64)> {
     let ms = |s: f64| s * 1000.0 / steps as f64;
     for (i, layer) in model.layers.iter().enumerate() {
         println!(
-            "{:>2} {:<20} forward {:>7.2} ms  backward {:>7.2} ms",
+            "{:>2} {:<20} forward {:>7.3} ms  backward {:>7.3} ms",
             i + 1,
             layer.kind(),
             ms(fwd[i]),
             ms(bwd[i])
         );
     }
-    println!("loss {:.2} ms, optimiser {:.2} ms", ms(loss_s), ms(opt));
-    let per_step = started.elapsed().as_secs_f64() / steps as f64;
     println!(
-        "{:.1} ms per step -> {:.1} s per 54k epoch",
+        "batch {:.3} ms, loss {:.3} ms, optimiser {:.3} ms",
+        ms(batch_s),
+        ms(loss_s),
+        ms(opt)
+    );
+    let per_step = started.elapsed().as_secs_f64() / steps as f64;
+    let cpu_per_step = (thread_cpu_seconds() - cpu_started) / steps as f64;
+    println!(
+        "{:.2} ms per step -> {:.2} s per {epoch_rows}-row epoch; this thread's CPU time {:.2} ms per step (with RAYON_NUM_THREADS=1, the step's work on a busy machine)",
         per_step * 1000.0,
-        per_step * 54_000.0 / 128.0
+        per_step * epoch_rows as f64 / 128.0,
+        cpu_per_step * 1000.0
     );
     Ok((per_step, f64::NAN))
+}
+
+/// CPU seconds the calling thread has run (what it would take on an idle core).
+fn thread_cpu_seconds() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the given local.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
 fn report_001_cnn() -> Result<fashion_lab::Model> {
@@ -152,6 +288,51 @@ fn report_001_cnn() -> Result<fashion_lab::Model> {
         .dropout(0.5)
         .dense(10, Activation::Linear)
         .build(0)
+}
+
+/// Seconds the store adds to a training that is not in it yet (hashing the data and weights
+/// for its key, checkpoints every few seconds, writing the result), as a fraction printed too.
+fn store_overhead() -> Result<(f64, f64)> {
+    let data = FashionMnist::load()?;
+    let (train, test) = (
+        Scale255.labelled(&data.train)?,
+        Scale255.labelled(&data.test)?,
+    );
+    let spec = Sequential::mlp(784, &[256, 128, 64], Activation::Relu, 0.0, 10);
+    let config = TrainConfig::default()
+        .batch_size(128)
+        .epochs(8)
+        .verbose(false);
+    let folder = std::env::temp_dir().join(format!("store-overhead-{}", std::process::id()));
+    let (mut off, mut on) = (f64::INFINITY, f64::INFINITY);
+    for round in 0..2 {
+        for use_store in [false, true] {
+            let _ = std::fs::remove_dir_all(&folder);
+            let store = if use_store {
+                RunStore::at(&folder)
+            } else {
+                RunStore::off()
+            };
+            let mut model = spec.build(0)?;
+            let started = Instant::now();
+            fit_in(&store, &mut model, &train, Some(&test), &config)?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "round {} store {}: {seconds:.2} s",
+                round + 1,
+                if use_store { "on " } else { "off" }
+            );
+            let best = if use_store { &mut on } else { &mut off };
+            *best = best.min(seconds);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&folder);
+    println!(
+        "fastest off {off:.2} s, fastest on {on:.2} s: {:+.2} s ({:+.2} %)",
+        on - off,
+        (on - off) / off * 100.0
+    );
+    Ok((on - off, f64::NAN))
 }
 
 fn logistic() -> Result<(f64, f64)> {
@@ -184,7 +365,7 @@ fn serve_load_model() -> Result<(std::path::PathBuf, String)> {
         .batch_size(64)
         .optimizer(Optimizer::adam())
         .epochs(1);
-    fit(&mut model, &train, None, &config)?;
+    fit_in(&RunStore::off(), &mut model, &train, None, &config)?;
     let path = std::env::temp_dir().join(format!("serve-load-{}.safetensors", std::process::id()));
     model.save(&path)?;
     Ok((
@@ -288,8 +469,11 @@ fn main() -> ExitCode {
         "knn-full" => knn_full(),
         "mlp-epoch" => mlp_epoch(),
         "cnn-epoch" => cnn_epoch(),
+        "mlp-long" => mlp_long(),
         "cnn-profile" => cnn_profile(),
+        "mlp-profile" => mlp_profile(),
         "logistic" => logistic(),
+        "store-overhead" => store_overhead(),
         "serve-load" => serve_load(),
         other => {
             eprintln!("unknown workload `{other}`; run without arguments for the list");

@@ -164,12 +164,29 @@ impl Activation {
         }
     }
 
+    /// z ← grad ⊙ f'(z) over slices: ∂loss/∂z written over the pre-activations, which backward
+    /// no longer needs (ReLU and linear get their own loops).
+    pub fn gradient_over_z(&self, z: &mut [f32], grad: &[f32]) {
+        match *self {
+            Activation::Linear => z.copy_from_slice(grad),
+            Activation::Relu => z
+                .iter_mut()
+                .zip(grad)
+                .for_each(|(z, &g)| *z = if *z > 0.0 { g } else { 0.0 }),
+            other => z
+                .iter_mut()
+                .zip(grad)
+                .for_each(|(z, &g)| *z = g * other.derivative(*z)),
+        }
+    }
+
     /// f applied to every element.
     pub fn forward(&self, z: &Array2<f32>) -> Array2<f32> {
-        if *self == Activation::Linear {
-            return z.clone();
+        match *self {
+            Activation::Linear => z.clone(),
+            Activation::Relu => z.mapv(|v| v.max(0.0)),
+            other => z.mapv(|v| other.apply(v)),
         }
-        z.mapv(|v| self.apply(v))
     }
 
     /// grad ⊙ f'(z), in place on `grad`.

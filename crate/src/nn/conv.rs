@@ -13,6 +13,7 @@ use super::activation::Activation;
 use super::init::Initializer;
 use super::layer::{Layer, Param};
 use super::parallel::{gemm_acc, gemm_into, parts_above, ranges, split_rows_mut};
+use super::subnormal::FlushSubnormals;
 use crate::error::{Error, Result};
 
 /// How the borders are handled (Keras' `padding`).
@@ -286,6 +287,7 @@ impl Conv2d {
             .zip(out_blocks)
             .zip(items.par_iter())
             .for_each(|((mut zb, mut ob), r)| {
+                let _flush = FlushSubnormals::new();
                 let mut cols = Array2::<f32>::zeros((tile * px, g.patch_len()));
                 let mut start = r.start;
                 while start < r.end {
@@ -357,6 +359,7 @@ impl Layer for Conv2d {
             .into_par_iter()
             .zip(items.par_iter())
             .map(|(mut dxb, r)| {
+                let _flush = FlushSubnormals::new();
                 let mut dk = Array2::<f32>::zeros((g.patch_len(), filters));
                 let mut db = Array1::<f32>::zeros(filters);
                 let mut cols = Array2::<f32>::zeros((tile * px, g.patch_len()));

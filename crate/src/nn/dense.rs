@@ -1,6 +1,6 @@
 //! The fully connected layer.
 
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, Axis, CowArray, Zip};
 use rand_chacha::ChaCha8Rng;
 
 use super::activation::Activation;
@@ -38,9 +38,16 @@ impl Dense {
         }
     }
 
+    /// z = xW + b: the product is added onto rows of the bias, split across the cores.
     fn affine(&self, x: &Array2<f32>) -> Array2<f32> {
-        let mut z = parallel::dot(&x.view(), &self.weight.value.view());
-        z += &self.bias.value;
+        let units = self.weight.value.ncols();
+        let mut z = self
+            .bias
+            .value
+            .broadcast((x.nrows(), units))
+            .expect("the bias is one row of the layer's width")
+            .to_owned();
+        parallel::product(&x.view(), &self.weight.value.view(), z.view_mut(), true);
         z
     }
 }
@@ -71,14 +78,27 @@ impl Layer for Dense {
             // forward always precedes backward in the training loop.
             return Array2::zeros((grad.nrows(), self.weight.value.nrows()));
         };
-        let mut g = grad.clone();
-        self.activation.backward_in_place(&z, &mut g);
-        self.weight.grad = parallel::t_dot(&x.view(), &g.view());
-        self.bias.grad = g.sum_axis(Axis(0)).insert_axis(Axis(0));
+        // ∂loss/∂z: the gradient itself for a linear layer, else grad ⊙ f'(z) in z's buffer.
+        let dz = if self.activation == Activation::Linear {
+            CowArray::from(grad.view())
+        } else {
+            let mut dz = z;
+            match (dz.as_slice_mut(), grad.as_slice()) {
+                (Some(dz), Some(grad)) => self.activation.gradient_over_z(dz, grad),
+                _ => Zip::from(&mut dz)
+                    .and(grad)
+                    .for_each(|z, &g| *z = g * self.activation.derivative(*z)),
+            }
+            CowArray::from(dz)
+        };
+        parallel::product(&x.t(), &dz.view(), self.weight.grad.view_mut(), false);
+        self.bias.grad = dz.sum_axis(Axis(0)).insert_axis(Axis(0));
         if !self.input_grad {
-            return Array2::zeros((g.nrows(), 0));
+            return Array2::zeros((dz.nrows(), 0));
         }
-        parallel::dot(&g.view(), &self.weight.value.t())
+        let mut dx = Array2::zeros((dz.nrows(), self.weight.value.nrows()));
+        parallel::product(&dz.view(), &self.weight.value.t(), dx.view_mut(), false);
+        dx
     }
 
     fn params(&self) -> Vec<&Param> {

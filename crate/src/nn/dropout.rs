@@ -67,6 +67,14 @@ impl Layer for Dropout {
         }
     }
 
+    fn rng(&self) -> Option<&ChaCha8Rng> {
+        Some(&self.rng)
+    }
+
+    fn rng_mut(&mut self) -> Option<&mut ChaCha8Rng> {
+        Some(&mut self.rng)
+    }
+
     fn clone_box(&self) -> Box<dyn Layer> {
         Box::new(self.clone())
     }

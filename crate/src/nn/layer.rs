@@ -4,6 +4,7 @@
 //! work is a matrix product.
 
 use ndarray::Array2;
+use rand_chacha::ChaCha8Rng;
 
 /// A trainable tensor and its gradient (same shape). `decay` marks weights that an L2 penalty
 /// applies to (not biases, as in scikit-learn and Keras' kernel_regularizer).
@@ -44,6 +45,14 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     }
     fn buffers_mut(&mut self) -> Vec<&mut Array2<f32>> {
         Vec::new()
+    }
+    /// The random stream a layer draws from in training (dropout's masks): a stopped training
+    /// resumes exactly only if it continues where it stood.
+    fn rng(&self) -> Option<&ChaCha8Rng> {
+        None
+    }
+    fn rng_mut(&mut self) -> Option<&mut ChaCha8Rng> {
+        None
     }
     fn non_trainable(&self) -> usize {
         self.buffers().iter().map(|b| b.len()).sum()

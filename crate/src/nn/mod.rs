@@ -19,6 +19,8 @@ pub(crate) use parallel::{dot, t_dot};
 pub mod pool;
 mod saved;
 pub mod sequential;
+mod subnormal;
+pub use subnormal::FlushSubnormals;
 pub mod zoo;
 
 pub use crate::base::argmax_rows;

@@ -118,6 +118,7 @@ impl Model {
     /// Inference through the first `n_layers` layers only: what those layers output for each row.
     pub fn outputs_of(&self, x: &Array2<f32>, n_layers: usize) -> Result<Array2<f32>> {
         self.check_input(x)?;
+        let _flush = super::FlushSubnormals::new();
         if n_layers == 0 || n_layers > self.layers.len() {
             return Err(Error::invalid(format!(
                 "the model has {} layers; ask for the outputs of 1 to {} of them",
@@ -239,6 +240,32 @@ impl Model {
         let params = self.params().into_iter().map(|p| p.value.clone());
         let buffers = self.layers.iter().flat_map(|l| l.buffers()).cloned();
         params.chain(buffers).collect()
+    }
+
+    /// How far each random stream of the model (dropout's masks, layer by layer) has been
+    /// drawn: with [`Model::set_rng_positions`], a stopped training continues exactly.
+    pub fn rng_positions(&self) -> Vec<u128> {
+        self.layers
+            .iter()
+            .filter_map(|l| l.rng())
+            .map(|r| r.get_word_pos())
+            .collect()
+    }
+
+    pub fn set_rng_positions(&mut self, positions: &[u128]) -> Result<()> {
+        let mut streams: Vec<_> = self.layers.iter_mut().filter_map(|l| l.rng_mut()).collect();
+        if streams.len() != positions.len() {
+            return Err(Error::shape(
+                "random streams (dropout layers)",
+                streams.len(),
+                positions.len(),
+                "These positions belong to a model of another architecture",
+            ));
+        }
+        for (rng, &at) in streams.iter_mut().zip(positions) {
+            rng.set_word_pos(at);
+        }
+        Ok(())
     }
 
     pub fn set_weights(&mut self, weights: &[Array2<f32>]) -> Result<()> {

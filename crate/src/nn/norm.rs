@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::layer::{Layer, Param};
 use super::parallel::{parts_above, ranges, split_rows_mut};
+use super::subnormal::FlushSubnormals;
 
 #[derive(Clone, Debug)]
 pub struct BatchNorm {
@@ -82,6 +83,7 @@ impl Layer for BatchNorm {
             .zip(with_y)
             .zip(parts.par_iter())
             .for_each(|((mut h, mut y), r)| {
+                let _flush = FlushSubnormals::new();
                 let x = &xs[r.start * c..r.end * c];
                 let (h, y) = (block_slice(&mut h), block_slice(&mut y));
                 for ((x, h), y) in x
@@ -190,6 +192,7 @@ fn channel_sums(a: &[f32], b: &[f32], c: usize) -> (Vec<f64>, Vec<f64>) {
     let partial: Vec<(Vec<f64>, Vec<f64>)> = parts
         .par_iter()
         .map(|r| {
+            let _flush = FlushSubnormals::new();
             let (mut s, mut p) = (vec![0f64; c], vec![0f64; c]);
             let (a, b) = (&a[r.start * c..r.end * c], &b[r.start * c..r.end * c]);
             for (ra, rb) in a.chunks_exact(c).zip(b.chunks_exact(c)) {
@@ -230,6 +233,7 @@ where
         .into_par_iter()
         .zip(parts.par_iter())
         .for_each(|(mut out, r)| {
+            let _flush = FlushSubnormals::new();
             let (a, b) = (&a[r.start * c..r.end * c], &b[r.start * c..r.end * c]);
             for ((ra, rb), ro) in a
                 .chunks_exact(c)

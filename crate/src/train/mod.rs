@@ -1,18 +1,25 @@
 //! Training: seeded mini-batches, optimisers, early stopping, per-epoch history, progress lines.
 
 pub mod callbacks;
+mod checkpoint;
 pub mod grid_search;
+mod history;
 pub mod optim;
+pub mod store;
 pub mod sweep;
 
 use std::time::Instant;
 
-use ndarray::{Array2, Axis};
+use ndarray::Axis;
 
 pub use callbacks::{EarlyStopping, Monitor, ReduceLrOnPlateau};
+pub use history::{EpochRecord, History};
 pub use optim::{Optimizer, OptimizerState};
+pub use store::{RunStore, RUNS_ENV};
 
-use crate::base::{derive_seed, permutation, rng, SeedStream};
+use checkpoint::{CheckpointClock, Progress};
+
+use crate::base::permutation;
 use crate::error::{Error, Result};
 use crate::nn::{argmax_rows, softmax_cross_entropy, Model};
 use crate::prep::{Augmentation, LabelledSet};
@@ -156,46 +163,6 @@ impl TrainConfig {
 
 crate::param_guard!(TrainConfig);
 
-/// One epoch's numbers.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EpochRecord {
-    pub epoch: usize,
-    pub loss: f64,
-    pub accuracy: f64,
-    pub val_loss: Option<f64>,
-    pub val_accuracy: Option<f64>,
-    pub seconds: f64,
-    /// The learning rate the epoch trained with.
-    pub lr: f64,
-}
-
-/// What training did, epoch by epoch.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct History {
-    pub epochs: Vec<EpochRecord>,
-    /// The epoch (1-based) whose weights the model holds at the end.
-    pub best_epoch: usize,
-    pub stopped_early: bool,
-}
-
-impl History {
-    pub fn last(&self) -> Option<&EpochRecord> {
-        self.epochs.last()
-    }
-
-    /// The record of the epoch whose weights the model holds (`best_epoch`; the last epoch
-    /// unless early stopping put back an earlier one).
-    pub fn kept(&self) -> Option<&EpochRecord> {
-        self.best_epoch
-            .checked_sub(1)
-            .and_then(|i| self.epochs.get(i))
-    }
-
-    pub fn seconds(&self) -> f64 {
-        self.epochs.iter().map(|e| e.seconds).sum()
-    }
-}
-
 /// The best value an epoch rule has seen and how many epochs ago (early stopping, learning-rate cuts).
 #[derive(Default)]
 struct Watch {
@@ -234,19 +201,50 @@ impl EpochRecord {
 
 /// Trains `model` on (x, labels) with mini-batches; evaluates on `validation` after each epoch.
 /// A diverging run (NaN loss) is not an error: it finishes and its history shows the NaN.
+///
+/// Finished trainings are kept on disk ([`store`]): one already finished with the same model,
+/// data, settings and build is not trained again (the model gets its weights, its history comes
+/// back, and one line says so), and an interrupted one resumes after its last checkpoint, to the
+/// same numbers. `FASHION_LAB_RUNS=off` turns that off; [`fit_in`] takes the store to use.
 pub fn fit(
     model: &mut Model,
     train: &LabelledSet,
     validation: Option<&LabelledSet>,
     config: &TrainConfig,
 ) -> Result<History> {
+    fit_in(&RunStore::from_env(), model, train, validation, config)
+}
+
+/// [`fit`] with the store of finished trainings given: [`RunStore::off`] always trains,
+/// [`RunStore::at`] keeps them in a folder of your choice.
+pub fn fit_in(
+    store: &RunStore,
+    model: &mut Model,
+    train: &LabelledSet,
+    validation: Option<&LabelledSet>,
+    config: &TrainConfig,
+) -> Result<History> {
+    train_until(store, model, train, validation, config, None)
+}
+
+/// [`fit_in`]; with `stop_after`, it writes a checkpoint after that epoch and stops with an
+/// error, as an interrupt then would: how the tests interrupt a training.
+fn train_until(
+    store: &RunStore,
+    model: &mut Model,
+    train: &LabelledSet,
+    validation: Option<&LabelledSet>,
+    config: &TrainConfig,
+    stop_after: Option<usize>,
+) -> Result<History> {
     let config = config.check_ref()?;
+    // Subnormal floats are flushed to zero on this thread while training (nn::FlushSubnormals).
+    let _flush = crate::nn::FlushSubnormals::new();
     config.needs_validation(validation.is_some())?;
     model.check_labelled(train, "training")?;
     if let Some(val) = validation {
         model.check_labelled(val, "validation")?;
     }
-    let (x, labels) = (train.features(), train.labels());
     // The saved model scales a new picture as these features were made.
     model.preprocessing = train.preprocessing().cloned();
     let image_shape = match (config.augmentation, model.spec.input_shape.as_slice()) {
@@ -259,74 +257,59 @@ pub fn fit(
             )))
         }
     };
-    let mut order_rng = rng(config.seed);
-    let mut augment_rng = rng(derive_seed(config.seed, SeedStream::Augmentation));
-    let mut state = config.optimizer.start();
-    let mut history = History::default();
-    let (mut stopping, mut plateau) = (Watch::default(), Watch::default());
-    let mut best_weights: Option<Vec<Array2<f32>>> = None;
-    let started = Instant::now();
-
-    for epoch in 1..=config.epochs {
-        let epoch_start = Instant::now();
-        let order = permutation(x.nrows(), &mut order_rng);
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        let mut last_report = Instant::now();
-        let n_batches = order.len().div_ceil(config.batch_size);
-        for (b, batch) in order.chunks(config.batch_size).enumerate() {
-            let mut xb = x.select(Axis(0), batch);
-            if let (Some(aug), Some(shape)) = (config.augmentation, image_shape) {
-                xb = aug.apply(&xb, shape, &mut augment_rng)?;
-            }
-            let yb = labels.select(Axis(0), batch);
-            let logits = model.forward_train(&xb);
-            let (loss, grad) = softmax_cross_entropy(&logits, &yb);
-            loss_sum += f64::from(loss) * batch.len() as f64;
-            correct += argmax_rows(&logits)
-                .iter()
-                .zip(&yb)
-                .filter(|(p, t)| p == t)
-                .count();
-            model.backward(&grad);
-            let l2 = config.l2 / batch.len() as f32;
-            state.update(&mut model.params_mut(), l2);
-            seen += batch.len();
-            // Long epochs (CNNs) report within the epoch too, so a run never looks stuck.
-            if config.verbose && last_report.elapsed().as_secs_f64() > 15.0 && b + 1 < n_batches {
-                let elapsed = epoch_start.elapsed().as_secs_f64();
-                let eta = elapsed / (b + 1) as f64 * (n_batches - b - 1) as f64;
-                println!(
-                    "{PROGRESS_MARK}epoch {epoch:>3}/{} · batch {}/{n_batches} · loss {:.4} · acc {:.4} · {elapsed:.0} s (epoch ETA {eta:.0} s)",
-                    config.epochs,
-                    b + 1,
-                    loss_sum / seen as f64,
-                    correct as f64 / seen as f64
-                );
-                last_report = Instant::now();
-            }
+    let entry = store.entry(model, train, validation, config);
+    let mut progress = Progress::start(config);
+    if let Some(entry) = &entry {
+        match entry.read_finished(model) {
+            Ok(Some(finished)) => return reuse(model, entry, finished, config),
+            Ok(None) => {}
+            Err(e) => warn(&e, "training again"),
         }
-        let (val_loss, val_accuracy) = match validation {
-            Some(val) => {
-                let (l, a) = model.evaluate(val)?;
-                (Some(f64::from(l)), Some(a))
+        match entry.read_checkpoint(model, config) {
+            Ok(Some((resumed, saved))) => {
+                println!(
+                    "resuming at epoch {} of {} (checkpoint {}, saved {saved} UTC); FASHION_LAB_RUNS=off to start over",
+                    resumed.epochs_done() + 1,
+                    config.epochs,
+                    store::shown(&entry.checkpoint)
+                );
+                progress = resumed;
             }
-            None => (None, None),
-        };
-        let record = EpochRecord {
+            Ok(None) => {}
+            Err(e) => warn(&e, "starting from epoch 1"),
+        }
+    }
+    let earlier_seconds = progress.history.seconds();
+    let first = progress.epochs_done() + 1;
+    let started = Instant::now();
+    let mut clock = CheckpointClock::new();
+    let mut checkpoints = entry.as_ref();
+
+    for epoch in first..=config.epochs {
+        let record = train_epoch(
+            model,
+            train,
+            validation,
+            config,
+            image_shape,
             epoch,
-            loss: loss_sum / x.nrows() as f64,
-            accuracy: correct as f64 / x.nrows() as f64,
-            val_loss,
-            val_accuracy,
-            seconds: epoch_start.elapsed().as_secs_f64(),
-            lr: f64::from(state.optimizer.lr()),
-        };
+            &mut progress,
+        )?;
+        let Progress {
+            history,
+            optimizer: state,
+            stopping,
+            plateau,
+            best_weights,
+            ..
+        } = &mut progress;
         history.epochs.push(record);
         history.best_epoch = epoch;
         if config.verbose {
             let elapsed = started.elapsed().as_secs_f64();
-            let eta = elapsed / epoch as f64 * (config.epochs - epoch) as f64;
-            let val = match (val_loss, val_accuracy) {
+            let eta = elapsed / (epoch + 1 - first) as f64 * (config.epochs - epoch) as f64;
+            let total = earlier_seconds + elapsed;
+            let val = match (record.val_loss, record.val_accuracy) {
                 (Some(l), Some(a)) => format!(" · val_loss {l:.4} · val_acc {a:.4}"),
                 _ => String::new(),
             };
@@ -336,7 +319,7 @@ pub fn fit(
                 PROGRESS_MARK
             };
             println!(
-                "{mark}epoch {epoch:>3}/{} · loss {:.4} · acc {:.4}{val} · {:.1} s (total {elapsed:.0} s, ETA {eta:.0} s)",
+                "{mark}epoch {epoch:>3}/{} · loss {:.4} · acc {:.4}{val} · {:.1} s (total {total:.0} s, ETA {eta:.0} s)",
                 config.epochs, record.loss, record.accuracy, record.seconds
             );
         }
@@ -356,14 +339,37 @@ pub fn fit(
         if let Some(rule) = config.early_stopping {
             if stopping.improves(rule.monitor, rule.min_delta, record.monitored(rule.monitor)) {
                 if rule.restore_best {
-                    best_weights = Some(model.weights());
+                    *best_weights = Some(model.weights());
                 }
             } else if stopping.since >= rule.patience {
                 history.stopped_early = true;
                 break;
             }
         }
+        // Between epochs, now and then: what an interrupt would lose. Not after the last
+        // epoch: the finished training is kept instead.
+        if let Some(entry) = checkpoints.filter(|_| epoch < config.epochs) {
+            if clock.due() || stop_after == Some(epoch) {
+                let writing = Instant::now();
+                if let Err(e) = entry.write_checkpoint(model, &progress) {
+                    warn(&e, "training on without checkpoints");
+                    checkpoints = None;
+                }
+                clock.saved(writing);
+            }
+        }
+        if stop_after == Some(epoch) {
+            return Err(Error::invalid(format!(
+                "training stopped after epoch {epoch}, as asked (the tests' interrupt)"
+            )));
+        }
     }
+    let Progress {
+        mut history,
+        stopping,
+        best_weights,
+        ..
+    } = progress;
     if let Some(weights) = &best_weights {
         model.set_weights(weights)?;
         history.best_epoch = history.epochs.len() - stopping.since;
@@ -377,12 +383,117 @@ pub fn fit(
         );
     }
     if config.verbose {
-        println!(
-            "{}",
-            closing_line(&history, started.elapsed().as_secs_f64())
-        );
+        let seconds = earlier_seconds + started.elapsed().as_secs_f64();
+        println!("{}", closing_line(&history, seconds));
+    }
+    if let Some(entry) = &entry {
+        if let Err(e) = entry.write_finished(model, &history) {
+            warn(&e, "this training is not kept");
+        }
+        entry.remove_checkpoint();
     }
     Ok(history)
+}
+
+/// One epoch: every mini-batch once, in this epoch's order, then the validation numbers.
+fn train_epoch(
+    model: &mut Model,
+    train: &LabelledSet,
+    validation: Option<&LabelledSet>,
+    config: &TrainConfig,
+    image_shape: Option<(usize, usize, usize)>,
+    epoch: usize,
+    progress: &mut Progress,
+) -> Result<EpochRecord> {
+    let (x, labels) = (train.features(), train.labels());
+    let epoch_start = Instant::now();
+    let order = permutation(x.nrows(), &mut progress.order_rng);
+    let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+    let mut last_report = Instant::now();
+    let n_batches = order.len().div_ceil(config.batch_size);
+    for (b, batch) in order.chunks(config.batch_size).enumerate() {
+        let mut xb = x.select(Axis(0), batch);
+        if let (Some(aug), Some(shape)) = (config.augmentation, image_shape) {
+            xb = aug.apply(&xb, shape, &mut progress.augment_rng)?;
+        }
+        let yb = labels.select(Axis(0), batch);
+        let logits = model.forward_train(&xb);
+        let (loss, grad) = softmax_cross_entropy(&logits, &yb);
+        loss_sum += f64::from(loss) * batch.len() as f64;
+        correct += argmax_rows(&logits)
+            .iter()
+            .zip(&yb)
+            .filter(|(p, t)| p == t)
+            .count();
+        model.backward(&grad);
+        let l2 = config.l2 / batch.len() as f32;
+        progress.optimizer.update(&mut model.params_mut(), l2);
+        seen += batch.len();
+        // Long epochs (CNNs) report within the epoch too, so a run never looks stuck.
+        if config.verbose && last_report.elapsed().as_secs_f64() > 15.0 && b + 1 < n_batches {
+            let elapsed = epoch_start.elapsed().as_secs_f64();
+            let eta = elapsed / (b + 1) as f64 * (n_batches - b - 1) as f64;
+            println!(
+                "{PROGRESS_MARK}epoch {epoch:>3}/{} · batch {}/{n_batches} · loss {:.4} · acc {:.4} · {elapsed:.0} s (epoch ETA {eta:.0} s)",
+                config.epochs,
+                b + 1,
+                loss_sum / seen as f64,
+                correct as f64 / seen as f64
+            );
+            last_report = Instant::now();
+        }
+    }
+    let (val_loss, val_accuracy) = match validation {
+        Some(val) => {
+            let (l, a) = model.evaluate(val)?;
+            (Some(f64::from(l)), Some(a))
+        }
+        None => (None, None),
+    };
+    Ok(EpochRecord {
+        epoch,
+        loss: loss_sum / x.nrows() as f64,
+        accuracy: correct as f64 / x.nrows() as f64,
+        val_loss,
+        val_accuracy,
+        seconds: epoch_start.elapsed().as_secs_f64(),
+        lr: f64::from(progress.optimizer.optimizer.lr()),
+    })
+}
+
+/// A finished training found in the store: its weights and dropout streams into `model` (they
+/// were checked to fit), its history back, and one line saying so.
+fn reuse(
+    model: &mut Model,
+    entry: &store::Entry,
+    finished: store::Finished,
+    config: &TrainConfig,
+) -> Result<History> {
+    model.set_weights(&finished.weights)?;
+    model.set_rng_positions(&finished.rng_positions)?;
+    // Left behind when an interrupt came between keeping the training and removing it.
+    entry.remove_checkpoint();
+    let meta = &finished.meta;
+    println!(
+        "reused finished training {} ({}, trained {} UTC, {} epochs, {:.0} s); FASHION_LAB_RUNS=off to retrain",
+        &entry.key[..8],
+        store::shown(&entry.finished),
+        meta.trained,
+        meta.epochs,
+        meta.seconds
+    );
+    let history = finished.history;
+    if config.verbose {
+        println!("{}", closing_line(&history, history.seconds()));
+    }
+    Ok(history)
+}
+
+/// A problem with the store, in one line: the training goes on (`then` says how). On stdout,
+/// with the crate's other progress lines: nothing failed, and the notebook runner fails a cell
+/// that writes to stderr.
+fn warn(problem: &Error, then: &str) {
+    println!("warning ({then}): {problem}");
 }
 
 /// The last line of a verbose run: how long, the best validation epoch, the weights kept.

@@ -181,16 +181,39 @@ impl Optimizer {
 
 crate::param_guard!(Optimizer);
 
+/// The two accumulators of one parameter (their meaning depends on the optimiser).
+pub(crate) type Slots = (Array2<f32>, Array2<f32>);
+
 /// An optimiser's running state: per parameter, two accumulators (their meaning depends on the
 /// optimiser), created on the first step.
 #[derive(Clone, Debug)]
 pub struct OptimizerState {
     pub optimizer: Optimizer,
     step: i32,
-    slots: Vec<(Array2<f32>, Array2<f32>)>,
+    slots: Vec<Slots>,
 }
 
 impl OptimizerState {
+    /// The steps taken and every accumulator pair, for a checkpoint.
+    pub(crate) fn parts(&self) -> (i32, &[Slots]) {
+        (self.step, &self.slots)
+    }
+
+    /// The state a checkpoint recorded with [`OptimizerState::parts`].
+    pub(crate) fn resumed(optimizer: Optimizer, step: i32, slots: Vec<Slots>) -> Self {
+        Self {
+            optimizer,
+            step,
+            slots,
+        }
+    }
+
+    /// The accumulators of every parameter (Adam's m and v, RMSprop's mean square, …), empty
+    /// before the first step: for diagnostics such as counting subnormal values.
+    pub fn accumulators(&self) -> impl Iterator<Item = &Array2<f32>> {
+        self.slots.iter().flat_map(|(a, b)| [a, b])
+    }
+
     /// One update of every parameter from its gradient. `l2` adds l2·w to weights' gradients
     /// (scikit-learn's `alpha` with the batch size already divided in).
     pub fn update(&mut self, params: &mut [&mut Param], l2: f32) {
@@ -217,6 +240,30 @@ impl OptimizerState {
         for (p, (s1, s2)) in params.iter_mut().zip(self.slots.iter_mut()) {
             let decay = if p.decay { l2 } else { 0.0 };
             let Param { value, grad, .. } = &mut **p;
+            if let Optimizer::Adam {
+                lr,
+                beta1,
+                beta2,
+                epsilon,
+            } = self.optimizer
+            {
+                let step = AdamStep {
+                    lr_t: lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t)),
+                    beta1,
+                    beta2,
+                    epsilon,
+                    decay,
+                };
+                if let (Some(w), Some(g), Some(m), Some(v)) = (
+                    value.as_slice_mut(),
+                    grad.as_slice(),
+                    s1.as_slice_mut(),
+                    s2.as_slice_mut(),
+                ) {
+                    step.apply_slices(w, g, m, v);
+                    continue;
+                }
+            }
             let zip = Zip::from(value).and(&*grad).and(s1).and(s2);
             match self.optimizer {
                 Optimizer::Sgd {
@@ -239,13 +286,14 @@ impl OptimizerState {
                     epsilon,
                 } => {
                     // Keras: lr_t = lr·√(1−β₂ᵗ)/(1−β₁ᵗ), ε added to √v̂ as written there.
-                    let lr_t = lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
-                    zip.for_each(|w, &g, m, v| {
-                        let g = g + decay * *w;
-                        *m = beta1 * *m + (1.0 - beta1) * g;
-                        *v = beta2 * *v + (1.0 - beta2) * g * g;
-                        *w -= lr_t * *m / (v.sqrt() + epsilon);
-                    })
+                    let step = AdamStep {
+                        lr_t: lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t)),
+                        beta1,
+                        beta2,
+                        epsilon,
+                        decay,
+                    };
+                    zip.for_each(|w, &g, m, v| step.apply(w, g, m, v))
                 }
                 Optimizer::RmsProp { lr, rho, epsilon } => zip.for_each(|w, &g, a, _| {
                     let g = g + decay * *w;
@@ -266,5 +314,60 @@ impl OptimizerState {
                 }),
             }
         }
+    }
+}
+
+/// One Adam update with its constants for this step (Keras: lr_t = lr·√(1−β₂ᵗ)/(1−β₁ᵗ), ε added
+/// to √v as written there).
+#[derive(Clone, Copy)]
+struct AdamStep {
+    lr_t: f32,
+    beta1: f32,
+    beta2: f32,
+    epsilon: f32,
+    /// The L2 penalty's factor on this parameter's weights.
+    decay: f32,
+}
+
+impl AdamStep {
+    #[inline(always)]
+    fn apply(&self, w: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
+        let g = g + self.decay * *w;
+        *m = self.beta1 * *m + (1.0 - self.beta1) * g;
+        *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
+        *w -= self.lr_t * *m / (v.sqrt() + self.epsilon);
+    }
+
+    /// The update over whole parameters. The loop is compiled for AVX-512 or AVX2 as well, taken
+    /// when the CPU has them (the crate is built for baseline x86_64, whose 4-wide SSE2 makes
+    /// the square roots and divisions a large share of an MLP's step); each element's arithmetic
+    /// is the same IEEE operations in every version, so the numbers do not depend on the CPU.
+    fn apply_slices(&self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        #[inline(always)]
+        fn run(step: &AdamStep, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+            for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                step.apply(w, g, m, v);
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn avx512(step: &AdamStep, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+                run(step, w, g, m, v)
+            }
+            #[target_feature(enable = "avx2")]
+            fn avx2(step: &AdamStep, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+                run(step, w, g, m, v)
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, checked just above.
+                return unsafe { avx512(self, w, g, m, v) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                return unsafe { avx2(self, w, g, m, v) };
+            }
+        }
+        run(self, w, g, m, v)
     }
 }
