@@ -98,7 +98,10 @@ fn main() {
         .unwrap_or_default();
     fnv1a(&mut digest, &version);
     for var in ["TARGET", "CARGO_CFG_TARGET_FEATURE"] {
-        fnv1a(&mut digest, std::env::var(var).unwrap_or_default().as_bytes());
+        fnv1a(
+            &mut digest,
+            std::env::var(var).unwrap_or_default().as_bytes(),
+        );
     }
     println!("cargo::rustc-env=FASHION_LAB_BUILD_HASH={digest:016x}");
     // For `build_info()`: a notebook's first cell says how its kernel built the crate.
