@@ -255,6 +255,9 @@ fn train_until(
             )))
         }
     };
+    // What the store costs this training (its key and look-up, checkpoints, keeping it),
+    // printed with a verbose training's last lines.
+    let looking_up = Instant::now();
     let entry = store.entry(model, train, validation, config);
     let mut progress = Progress::start(config);
     if let Some(entry) = &entry {
@@ -277,6 +280,8 @@ fn train_until(
             Err(e) => warn(&e, "starting from epoch 1"),
         }
     }
+    let look_up_seconds = looking_up.elapsed().as_secs_f64();
+    let (mut checkpoint_seconds, mut n_checkpoints) = (0.0, 0);
     let earlier_seconds = progress.history.seconds();
     let first = progress.epochs_done() + 1;
     let started = Instant::now();
@@ -354,6 +359,8 @@ fn train_until(
                     checkpoints = None;
                 }
                 clock.saved(writing);
+                checkpoint_seconds += writing.elapsed().as_secs_f64();
+                n_checkpoints += 1;
             }
         }
         if stop_after == Some(epoch) {
@@ -385,10 +392,19 @@ fn train_until(
         println!("{}", closing_line(&history, seconds));
     }
     if let Some(entry) = &entry {
+        let keeping = Instant::now();
         if let Err(e) = entry.write_finished(model, &history) {
             warn(&e, "this training is not kept");
         }
         entry.remove_checkpoint();
+        if config.verbose {
+            println!(
+                "{PROGRESS_MARK}kept as {} (store: key {look_up_seconds:.2} s, {n_checkpoints} checkpoint{} {checkpoint_seconds:.2} s, keeping {:.2} s)",
+                store::shown(&entry.finished),
+                if n_checkpoints == 1 { "" } else { "s" },
+                keeping.elapsed().as_secs_f64()
+            );
+        }
     }
     Ok(history)
 }
