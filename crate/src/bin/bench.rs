@@ -192,7 +192,15 @@ fn mlp_profile() -> Result<(f64, f64)> {
 
 /// Times `steps` training steps of `model` (Adam, batch 128, pixels/255) layer by layer, after
 /// 10 steps of warm-up; the time per step is scaled to an epoch of `epoch_rows` rows.
-fn profile(mut model: fashion_lab::Model, steps: usize, epoch_rows: usize) -> Result<(f64, f64)> {
+fn profile(model: fashion_lab::Model, steps: usize, epoch_rows: usize) -> Result<(f64, f64)> {
+    fashion_lab::nn::in_pool(|| profile_in_pool(model, steps, epoch_rows))
+}
+
+fn profile_in_pool(
+    mut model: fashion_lab::Model,
+    steps: usize,
+    epoch_rows: usize,
+) -> Result<(f64, f64)> {
     let data = FashionMnist::load()?;
     let x = scale_255(&data.train);
     let mut state = Optimizer::adam().start();

@@ -240,6 +240,16 @@ pub fn fit(
     validation: Option<&LabelledSet>,
     config: &TrainConfig,
 ) -> Result<History> {
+    // On one of rayon's threads, which then takes a part of each split product itself.
+    crate::nn::in_pool(|| fit_in_pool(model, train, validation, config))
+}
+
+fn fit_in_pool(
+    model: &mut Model,
+    train: &LabelledSet,
+    validation: Option<&LabelledSet>,
+    config: &TrainConfig,
+) -> Result<History> {
     let config = config.check_ref()?;
     // Subnormal floats are flushed to zero on this thread while training (nn::FlushSubnormals).
     let _flush = crate::nn::FlushSubnormals::new();
