@@ -40,7 +40,7 @@ const WORKLOADS: &[(&str, &str)] = &[
     ),
     (
         "store-overhead",
-        "what keeping trainings costs (runs/, train/store.rs): mlp-epoch's MLP, 8 epochs on 60k with the 10k test set as validation, trained with the store off and on (a fresh folder each time: key, checkpoints, the kept result), alternating, twice: the extra seconds of the faster 'on' over the faster 'off'",
+        "what keeping trainings costs (runs/, train/store.rs): mlp-epoch's MLP, 8 epochs on 60k with the 10k test set as validation, trained with the store off and on (a fresh folder each time: key, checkpoints, the kept result), alternating, twice: the extra seconds of the faster 'on' over the faster 'off'; each 'on' prints what the store cost it; then report 001's CNN, 3 epochs on 12k with the store, for the cost of its checkpoints",
     ),
     (
         "logistic",
@@ -196,7 +196,15 @@ fn mlp_profile() -> Result<(f64, f64)> {
 
 /// Times `steps` training steps of `model` (Adam, batch 128, pixels/255) layer by layer, after
 /// 10 steps of warm-up; the time per step is scaled to an epoch of `epoch_rows` rows.
-fn profile(mut model: fashion_lab::Model, steps: usize, epoch_rows: usize) -> Result<(f64, f64)> {
+fn profile(model: fashion_lab::Model, steps: usize, epoch_rows: usize) -> Result<(f64, f64)> {
+    fashion_lab::nn::in_pool(|| profile_in_pool(model, steps, epoch_rows))
+}
+
+fn profile_in_pool(
+    mut model: fashion_lab::Model,
+    steps: usize,
+    epoch_rows: usize,
+) -> Result<(f64, f64)> {
     let data = FashionMnist::load()?;
     let x = scale_255(&data.train);
     let mut state = Optimizer::adam().start();
@@ -299,10 +307,12 @@ fn store_overhead() -> Result<(f64, f64)> {
         Scale255.labelled(&data.test)?,
     );
     let spec = Sequential::mlp(784, &[256, 128, 64], Activation::Relu, 0.0, 10);
+    // Verbose: a training with the store prints what the store cost it (key, checkpoints,
+    // keeping), the numbers to trust on a busy machine, where two runs' times vary more.
     let config = TrainConfig::default()
         .batch_size(128)
         .epochs(8)
-        .verbose(false);
+        .verbose(true);
     let folder = std::env::temp_dir().join(format!("store-overhead-{}", std::process::id()));
     let (mut off, mut on) = (f64::INFINITY, f64::INFINITY);
     for round in 0..2 {
@@ -326,6 +336,13 @@ fn store_overhead() -> Result<(f64, f64)> {
             *best = best.min(seconds);
         }
     }
+    // Report 001's CNN (897k weights, ~14 MB a checkpoint), 3 epochs on 12k images with the
+    // store: its line gives the checkpoints' cost beside the epochs' seconds.
+    let _ = std::fs::remove_dir_all(&folder);
+    let small = Scale255.labelled(&data.train.stratified_subset(12_000, 0)?)?;
+    let mut cnn = report_001_cnn()?;
+    let cnn_config = config.epochs(3);
+    fit_in(&RunStore::at(&folder), &mut cnn, &small, None, &cnn_config)?;
     let _ = std::fs::remove_dir_all(&folder);
     println!(
         "fastest off {off:.2} s, fastest on {on:.2} s: {:+.2} s ({:+.2} %)",

@@ -15,6 +15,7 @@ pub mod loss;
 pub mod model;
 pub mod norm;
 mod parallel;
+pub use parallel::in_pool;
 pub(crate) use parallel::{dot, t_dot};
 pub mod pool;
 mod saved;

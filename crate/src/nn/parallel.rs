@@ -1,7 +1,12 @@
-//! Splitting a batch across the cores. Each layer's heavy work is a matrix product over the rows
-//! of a batch; large ones are cut into one block of rows per core, which keeps every product
-//! big enough to run at full speed. Small products stay on one core: splitting the MLPs' products
-//! was measured slower (1.9 s/epoch against 1.44 on the mlp-epoch bench).
+//! Splitting a batch's work across the cores. Each layer's heavy work is a matrix product over
+//! the rows of a batch. A convolution's (and the logistic regression's) are cut into one block of
+//! rows per core ([`dot`], [`t_dot`], [`parts_above`]). A dense layer's products are smaller
+//! (a few hundred microseconds): [`product`] cuts the output into one block per core without a
+//! reduction, and the training loop runs on one of rayon's threads ([`in_pool`]) so that the
+//! thread computes one block itself and hands over only the other. (The earlier way, rows split
+//! from the notebook's own thread, with the weight gradient summed from per-core parts, was
+//! measured slower than one core on the mlp-epoch bench: 1.9 s/epoch against 1.44.) On a busy
+//! machine the block not yet taken by the other core is computed by the training thread itself.
 
 use std::ops::Range;
 
@@ -26,6 +31,17 @@ pub(crate) fn parts_above(rows: usize, work: usize, min_work: usize) -> usize {
     } else {
         rayon::current_num_threads().clamp(1, rows.max(1))
     }
+}
+
+/// `work()` on one of rayon's threads. A product split across the cores from a thread outside
+/// the pool (a notebook's, a program's main thread) hands both parts to the pool and waits;
+/// from a pool thread, the thread takes one part itself and only the other is handed over: so a
+/// training loop runs in the pool (one hand-over per call, none when already there).
+pub fn in_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() || rayon::current_num_threads() < 2 {
+        return work();
+    }
+    rayon::scope(|_| work())
 }
 
 /// `n` items cut into `parts` contiguous ranges of near-equal length.

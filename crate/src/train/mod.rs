@@ -224,7 +224,8 @@ pub fn fit_in(
     validation: Option<&LabelledSet>,
     config: &TrainConfig,
 ) -> Result<History> {
-    train_until(store, model, train, validation, config, None)
+    // On one of rayon's threads, which then takes a part of each split product itself.
+    crate::nn::in_pool(|| train_until(store, model, train, validation, config, None))
 }
 
 /// [`fit_in`]; with `stop_after`, it writes a checkpoint after that epoch and stops with an
@@ -257,6 +258,9 @@ fn train_until(
             )))
         }
     };
+    // What the store costs this training (its key and look-up, checkpoints, keeping it),
+    // printed with a verbose training's last lines.
+    let looking_up = Instant::now();
     let entry = store.entry(model, train, validation, config);
     let mut progress = Progress::start(config);
     if let Some(entry) = &entry {
@@ -279,6 +283,8 @@ fn train_until(
             Err(e) => warn(&e, "starting from epoch 1"),
         }
     }
+    let look_up_seconds = looking_up.elapsed().as_secs_f64();
+    let (mut checkpoint_seconds, mut n_checkpoints) = (0.0, 0);
     let earlier_seconds = progress.history.seconds();
     let first = progress.epochs_done() + 1;
     let started = Instant::now();
@@ -356,6 +362,8 @@ fn train_until(
                     checkpoints = None;
                 }
                 clock.saved(writing);
+                checkpoint_seconds += writing.elapsed().as_secs_f64();
+                n_checkpoints += 1;
             }
         }
         if stop_after == Some(epoch) {
@@ -387,10 +395,19 @@ fn train_until(
         println!("{}", closing_line(&history, seconds));
     }
     if let Some(entry) = &entry {
+        let keeping = Instant::now();
         if let Err(e) = entry.write_finished(model, &history) {
             warn(&e, "this training is not kept");
         }
         entry.remove_checkpoint();
+        if config.verbose {
+            println!(
+                "{PROGRESS_MARK}kept as {} (store: key {look_up_seconds:.2} s, {n_checkpoints} checkpoint{} {checkpoint_seconds:.2} s, keeping {:.2} s)",
+                store::shown(&entry.finished),
+                if n_checkpoints == 1 { "" } else { "s" },
+                keeping.elapsed().as_secs_f64()
+            );
+        }
     }
     Ok(history)
 }
