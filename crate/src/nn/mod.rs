@@ -16,6 +16,7 @@ pub mod model;
 pub mod norm;
 mod parallel;
 pub use parallel::in_pool;
+pub(crate) use parallel::keep_work_on_this_thread;
 pub(crate) use parallel::{dot, t_dot};
 pub mod pool;
 mod saved;

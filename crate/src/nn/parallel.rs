@@ -8,6 +8,7 @@
 //! measured slower than one core on the mlp-epoch bench: 1.9 s/epoch against 1.44.) On a busy
 //! machine the block not yet taken by the other core is computed by the training thread itself.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
@@ -33,12 +34,25 @@ pub(crate) fn parts_above(rows: usize, work: usize, min_work: usize) -> usize {
     }
 }
 
+thread_local! {
+    /// Set on the threads that `train::side_by_side` starts, one training each, more trainings
+    /// than cores: they share the cores already, and moving them into the pool would run them
+    /// two at a time.
+    static OWN_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Keeps [`in_pool`]'s work on the calling thread from now on (a thread of `side_by_side`).
+pub(crate) fn keep_work_on_this_thread() {
+    OWN_THREAD.with(|own| own.set(true));
+}
+
 /// `work()` on one of rayon's threads. A product split across the cores from a thread outside
 /// the pool (a notebook's, a program's main thread) hands both parts to the pool and waits;
 /// from a pool thread, the thread takes one part itself and only the other is handed over: so a
 /// training loop runs in the pool (one hand-over per call, none when already there).
 pub fn in_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() || rayon::current_num_threads() < 2 {
+    let own_thread = OWN_THREAD.with(Cell::get);
+    if own_thread || rayon::current_thread_index().is_some() || rayon::current_num_threads() < 2 {
         return work();
     }
     rayon::scope(|_| work())

@@ -574,7 +574,12 @@ where
     std::thread::scope(|scope| {
         let handles: Vec<_> = items
             .iter()
-            .map(|item| scope.spawn(move || train(item)))
+            .map(|item| {
+                scope.spawn(move || {
+                    crate::nn::keep_work_on_this_thread();
+                    train(item)
+                })
+            })
             .collect();
         handles
             .into_iter()
