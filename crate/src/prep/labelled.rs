@@ -11,11 +11,24 @@ use crate::error::{Error, Result};
 /// Features (`n × d`, f32) and labels (`n`, classes 0..=9), with the preprocessing that turned
 /// images into these features when it is known (a saved model records it, so a picture is
 /// scaled the same way at deployment).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct LabelledSet {
     features: Array2<f32>,
     labels: Array1<u8>,
     preprocessing: Option<Preprocessing>,
+    /// [`LabelledSet::fingerprint`], computed on first use: a set never changes once made, and
+    /// the trainings of a sweep share one set.
+    fingerprint: std::sync::OnceLock<String>,
+}
+
+/// Equal features, labels and preprocessing (whether the fingerprint was computed yet is no
+/// difference).
+impl PartialEq for LabelledSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.features == other.features
+            && self.labels == other.labels
+            && self.preprocessing == other.preprocessing
+    }
 }
 
 impl LabelledSet {
@@ -41,6 +54,7 @@ impl LabelledSet {
             features,
             labels,
             preprocessing: None,
+            fingerprint: Default::default(),
         })
     }
 
@@ -60,6 +74,35 @@ impl LabelledSet {
 
     pub fn preprocessing(&self) -> Option<&Preprocessing> {
         self.preprocessing.as_ref()
+    }
+
+    /// Its size and the SHA-256 of every feature and label: the store of finished trainings
+    /// (crate::train::store) keys a training by the fingerprints of its data.
+    pub fn fingerprint(&self) -> &str {
+        self.fingerprint.get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            let x = &self.features;
+            let mut hasher = Sha256::new();
+            hasher.update((x.nrows() as u64).to_le_bytes());
+            hasher.update((x.ncols() as u64).to_le_bytes());
+            // Through a buffer: one `update` per value would cost more than the hash.
+            let mut buffer = Vec::with_capacity(1 << 16);
+            for v in x.iter() {
+                buffer.extend_from_slice(&v.to_le_bytes());
+                if buffer.len() == buffer.capacity() {
+                    hasher.update(&buffer);
+                    buffer.clear();
+                }
+            }
+            hasher.update(&buffer);
+            hasher.update(self.labels.iter().copied().collect::<Vec<u8>>());
+            format!(
+                "{} rows × {} features, SHA-256 {:x}",
+                x.nrows(),
+                x.ncols(),
+                hasher.finalize()
+            )
+        })
     }
 
     /// Number of rows.
@@ -102,6 +145,7 @@ impl LabelledSet {
             features: self.features.select(Axis(0), indices),
             labels: self.labels.select(Axis(0), indices),
             preprocessing: self.preprocessing.clone(),
+            fingerprint: Default::default(),
         })
     }
 
@@ -149,6 +193,7 @@ impl LabelledSet {
             features: concatenate![Axis(0), self.features, other.features],
             labels: concatenate![Axis(0), self.labels, other.labels],
             preprocessing: self.preprocessing.clone(),
+            fingerprint: Default::default(),
         })
     }
 

@@ -183,25 +183,6 @@ fn hash_f32s(hasher: &mut Sha256, values: impl Iterator<Item = f32>) {
     hasher.update(&buffer);
 }
 
-/// A labelled set's fingerprint: its size, and SHA-256 of every feature and label.
-fn fingerprint(set: &LabelledSet) -> String {
-    let mut hasher = Sha256::new();
-    let x = set.features();
-    hasher.update((x.nrows() as u64).to_le_bytes());
-    hasher.update((x.ncols() as u64).to_le_bytes());
-    match x.as_slice() {
-        Some(values) => hash_f32s(&mut hasher, values.iter().copied()),
-        None => hash_f32s(&mut hasher, x.iter().copied()),
-    }
-    hasher.update(set.labels().iter().copied().collect::<Vec<u8>>());
-    format!(
-        "{} rows × {} features, SHA-256 {:x}",
-        x.nrows(),
-        x.ncols(),
-        hasher.finalize()
-    )
-}
-
 fn key(
     model: &Model,
     train: &LabelledSet,
@@ -212,8 +193,8 @@ fn key(
         layers: model.layers.iter().map(|l| l.kind()).collect(),
         model_seed: model.seed,
         config: config_text(config),
-        train: fingerprint(train),
-        validation: validation.map(fingerprint),
+        train: train.fingerprint().to_string(),
+        validation: validation.map(|v| v.fingerprint().to_string()),
         build: BUILD_HASH.to_string(),
     };
     let mut hasher = Sha256::new();
