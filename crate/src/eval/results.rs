@@ -100,12 +100,6 @@ impl Comparison {
         self
     }
 
-    /// These entries followed by `other`'s (two tables of the report's numbers in one list).
-    pub fn and(mut self, other: Comparison) -> Self {
-        self.entries.extend(other.entries);
-        self
-    }
-
     /// Writes the entries as a JSON list of `{metric, report, ours, kind, tolerance?, met}`
     /// (`met` by each row's own rule; the notebook runner counts them into run-summary.json).
     pub fn save_json(&self, path: impl AsRef<Path>) -> Result<()> {
