@@ -7,7 +7,8 @@
 - one protocol switch, through the crate: no protocol booleans or budget switches in cells;
 - sources are stored without outputs (executed copies go to reports/).
 
-Exits 1 naming each notebook, cell and rule broken.  Lines are non-blank source lines.
+Exits 1 naming each notebook, cell and rule broken. A cell's length counts every line; the
+total counts non-blank lines.
 
     python3 tools/check_notebooks.py [NOTEBOOK ...]   (default: notebooks/[0-9][0-9]-*.ipynb)
 """
@@ -37,8 +38,10 @@ def check(path: Path):
         lines = code_lines(cell)
         total += len(lines)
         where = f"{path.name} cell {index}"
-        if len(lines) > MAX_CELL_LINES:
-            problems.append(f"{where}: {len(lines)} code lines (at most {MAX_CELL_LINES}: move machinery into the crate)")
+        # A cell's length as the reader sees it, blank lines included.
+        shown = len("".join(cell["source"]).splitlines())
+        if shown > MAX_CELL_LINES:
+            problems.append(f"{where}: {shown} lines (at most {MAX_CELL_LINES}: split it, or move machinery into the crate)")
         if "from-scratch" not in cell.get("metadata", {}).get("tags", []):
             for line in lines:
                 if DEFINITION.match(line):
