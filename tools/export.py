@@ -199,8 +199,9 @@ def table_of_contents(body):
     entries = re.findall(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', body)
     if not entries:
         return ""
+    # The headings carry the report's own numbers ("2 · k-NN"), so the list adds none.
     items = "".join(f'<li><a href="#{i}">{re.sub("<[^>]+>", "", t)}</a></li>' for i, t in entries)
-    return f'<nav class="fl-toc"><h2 class="fl-toc-title">Contents</h2><ol>{items}</ol></nav>'
+    return f'<nav class="fl-toc"><h2 class="fl-toc-title">Contents</h2><ul>{items}</ul></nav>'
 
 
 def to_html(path: Path) -> str:
