@@ -52,6 +52,10 @@ kernel: $(PYTHON_SIDE)
 # `make reports` (or `make pdfs`) prints the PDFs without running any notebook.
 reports: setup $(PDFS)
 
+# The executed notebooks are results, not make's intermediate files: keep them (make would
+# delete them after exporting, and the next `make reports` would run every notebook again).
+.SECONDARY: $(EXECUTED)
+
 pdfs: $(PYTHON_SIDE) $(PDFS)
 
 $(REPORTS_DIR)/%.ipynb: notebooks/%.ipynb $(CRATE_SOURCES) | setup

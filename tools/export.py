@@ -37,6 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CSS = Path(__file__).resolve().parent / "report.css"
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # report/: lab without network scripts
 PROGRESS_MARK = "  ⋯ "  # crate/src/train/mod.rs, PROGRESS_MARK
+# An epoch line's running totals, "· 0.6 s (total 5 s, ETA 3 s)": live progress, not a result;
+# without them an epoch line fits one printed line.
+EPOCH_TOTALS = re.compile(r"^(epoch .*?) \(total [^()]*\)$")
 DISPLAY_COUNT_MIME = "application/vnd.fashion-lab.displays+json"
 IMAGE_TYPES = ("image/svg+xml", "image/png", "image/jpeg")
 CHROMIUMS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
@@ -96,7 +99,11 @@ def compact_streams(cell):
     outputs = []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream":
-            kept = [l for l in text_of(out).splitlines(keepends=True) if not l.startswith(PROGRESS_MARK)]
+            kept = [
+                EPOCH_TOTALS.sub(r"\1", l.rstrip("\n")) + ("\n" if l.endswith("\n") else "")
+                for l in text_of(out).splitlines(keepends=True)
+                if not l.startswith(PROGRESS_MARK)
+            ]
             if not kept:
                 continue
             if outputs and outputs[-1].get("output_type") == "stream" and outputs[-1].get("name") == out.get("name"):

@@ -197,7 +197,8 @@ pub fn class_distribution(splits: &[(&str, &ImageSet)]) -> Result<Figure> {
         ));
     }
     let counts: Vec<[usize; N_CLASSES]> = splits.iter().map(|(_, s)| s.class_counts()).collect();
-    let top = counts.iter().flatten().copied().max().unwrap_or(1) as f64 * 1.12;
+    // Headroom above the tallest bar for the legend, which would otherwise cover the last bars.
+    let top = counts.iter().flatten().copied().max().unwrap_or(1) as f64 * 1.4;
     let names: Vec<String> = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
     let width = 0.8 / splits.len() as f64;
     svg_figure((900, 440), |root| {
@@ -216,6 +217,7 @@ pub fn class_distribution(splits: &[(&str, &ImageSet)]) -> Result<Figure> {
             .x_labels(N_CLASSES)
             .x_label_formatter(&category_formatter(&names))
             .x_label_style(("sans-serif", 14))
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("images")
             .draw()
             .map_err(plot_err)?;

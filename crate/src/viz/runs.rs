@@ -8,9 +8,10 @@ use crate::error::{Error, Result};
 use crate::eval::runs::{ReportNumbers, Runs};
 use crate::train::EpochRecord;
 
-/// The runs grouped by labels `by`: the labels, the number of runs and of diverged runs, each
-/// metric's mean and sample sd, and, where `report` gives numbers for a group, the report's
-/// beside them (a column per metric the report has for any of these groups).
+/// The runs grouped by labels `by`: the labels, each metric's mean and sample sd with the
+/// report's number beside it where `report` gives one for any of these groups, the number of runs
+/// and, when any diverged, of diverged runs. When every group is one run, a metric is one column
+/// (no sd, no run count): a table narrow enough to read on a page.
 pub fn runs_table(runs: &Runs, by: &[&str], report: Option<&ReportNumbers>) -> Result<Table> {
     if runs.is_empty() {
         return Err(Error::invalid(
@@ -18,6 +19,7 @@ pub fn runs_table(runs: &Runs, by: &[&str], report: Option<&ReportNumbers>) -> R
         ));
     }
     let groups = runs.groups(by);
+    let repeated = groups.iter().any(|g| g.count > 1);
     let mut columns: Vec<Column> = Vec::new();
     for (i, name) in by.iter().enumerate() {
         columns.push(Column::new(
@@ -28,38 +30,51 @@ pub fn runs_table(runs: &Runs, by: &[&str], report: Option<&ReportNumbers>) -> R
                 .collect::<Vec<_>>(),
         ));
     }
-    columns.push(Column::new(
-        "runs".into(),
-        groups.iter().map(|g| g.count as u64).collect::<Vec<_>>(),
-    ));
-    columns.push(Column::new(
-        "diverged".into(),
-        groups.iter().map(|g| g.diverged as u64).collect::<Vec<_>>(),
-    ));
+    if repeated {
+        columns.push(Column::new(
+            "runs".into(),
+            groups.iter().map(|g| g.count as u64).collect::<Vec<_>>(),
+        ));
+    }
+    if groups.iter().any(|g| g.diverged > 0) {
+        columns.push(Column::new(
+            "diverged".into(),
+            groups.iter().map(|g| g.diverged as u64).collect::<Vec<_>>(),
+        ));
+    }
+    let report_column = |metric: &str| -> Option<Column> {
+        let report = report?;
+        let values: Vec<Option<f64>> = groups
+            .iter()
+            .map(|g| report.value_for(&g.common, metric))
+            .collect();
+        values
+            .iter()
+            .any(Option::is_some)
+            .then(|| Column::new(format!("report {metric}").into(), values))
+    };
     let metrics = runs.metric_names();
     for metric in &metrics {
         let stats: Vec<_> = groups.iter().map(|g| g.stats(metric)).collect();
-        columns.push(Column::new(
-            format!("{metric} mean").into(),
-            stats.iter().map(|s| s.map(|s| s.mean)).collect::<Vec<_>>(),
-        ));
-        columns.push(Column::new(
-            format!("{metric} sd").into(),
-            stats
-                .iter()
-                .map(|s| s.map(|s| s.sd).filter(|v| !v.is_nan()))
-                .collect::<Vec<_>>(),
-        ));
+        let means: Vec<Option<f64>> = stats.iter().map(|s| s.map(|s| s.mean)).collect();
+        if repeated {
+            columns.push(Column::new(format!("{metric} mean").into(), means));
+            columns.push(Column::new(
+                format!("{metric} sd").into(),
+                stats
+                    .iter()
+                    .map(|s| s.map(|s| s.sd).filter(|v| !v.is_nan()))
+                    .collect::<Vec<_>>(),
+            ));
+        } else {
+            columns.push(Column::new(metric.as_str().into(), means));
+        }
+        columns.extend(report_column(metric));
     }
+    // The report's numbers of metrics these runs did not record, last.
     if let Some(report) = report {
-        for metric in &report.metrics {
-            let values: Vec<Option<f64>> = groups
-                .iter()
-                .map(|g| report.value_for(&g.common, metric))
-                .collect();
-            if values.iter().any(Option::is_some) {
-                columns.push(Column::new(format!("report {metric}").into(), values));
-            }
+        for metric in report.metrics.iter().filter(|m| !metrics.contains(m)) {
+            columns.extend(report_column(metric));
         }
     }
     Ok(Table::new(DataFrame::new(groups.len(), columns)?))
@@ -249,9 +264,9 @@ mod tests {
                 "diverged",
                 "test_loss mean",
                 "test_loss sd",
+                "report test_loss",
                 "test_accuracy mean",
                 "test_accuracy sd",
-                "report test_loss",
                 "report test_accuracy"
             ]
         );
@@ -264,6 +279,37 @@ mod tests {
         );
         assert_eq!(column(&table, "report test_accuracy"), [None, Some(0.1088)]);
         assert!(runs_table(&Runs::new(), &["value"], None).is_err());
+    }
+
+    #[test]
+    fn one_run_per_group_gives_one_column_per_metric() {
+        let mut runs = Runs::new();
+        for (model, acc) in [("CNN 1", 0.90), ("CNN 2", 0.92)] {
+            runs.push(
+                Run::new(42)
+                    .label("model", model)
+                    .metric("test_accuracy", acc),
+            );
+        }
+        let report = ReportNumbers::new(&["test_accuracy", "params"])
+            .row(&[("model", "CNN 1")], &[0.9077, 120_170.0]);
+        let table = runs_table(&runs, &["model"], Some(&report)).expect("table");
+        let names: Vec<&str> = table
+            .frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "model",
+                "test_accuracy",
+                "report test_accuracy",
+                "report params"
+            ]
+        );
+        assert_eq!(column(&table, "test_accuracy"), [Some(0.90), Some(0.92)]);
     }
 
     #[test]

@@ -9,12 +9,22 @@ use crate::protocol::{Protocol, Setting};
 /// The settings where classroom differs from the report, or where this run differs from its
 /// protocol (a cell changed it), with the value of each protocol and the one this run uses.
 /// Settings the classroom protocol keeps as the report's are left out; the title says how many.
+/// Where classroom keeps every setting of the report (report 000's notebook), the table lists
+/// where quick differs instead, so it is never an empty header.
 pub fn settings_table(protocol: Protocol, settings: &[Setting]) -> Result<Table> {
     let index = protocol.pick(0, 1, 2); // the order of Setting::values
-    let shown: Vec<&Setting> = settings
+    let changed = |s: &Setting| s.this_run != s.values[index];
+    let mut shown: Vec<&Setting> = settings
         .iter()
-        .filter(|s| s.classroom_differs() || s.this_run != s.values[index])
+        .filter(|s| s.classroom_differs() || changed(s))
         .collect();
+    let classroom_is_report = settings.iter().all(|s| !s.classroom_differs());
+    if classroom_is_report {
+        shown = settings
+            .iter()
+            .filter(|s| s.values[0] != s.values[2] || changed(s))
+            .collect();
+    }
     let column = |name: &str, f: &dyn Fn(&Setting) -> String| {
         Column::new(
             name.into(),
@@ -33,9 +43,17 @@ pub fn settings_table(protocol: Protocol, settings: &[Setting]) -> Result<Table>
         ],
     )?;
     let same = settings.len() - shown.len();
-    Ok(Table::new(frame).titled(format!(
-        "Settings: where the classroom protocol differs from the report ({same} other settings are the report's in both)"
-    )))
+    let title = if classroom_is_report {
+        format!(
+            "Settings: classroom runs the report's own {} settings; where quick (the tests) differs",
+            settings.len()
+        )
+    } else {
+        format!(
+            "Settings: where the classroom protocol differs from the report ({same} other settings are the report's in both)"
+        )
+    };
+    Ok(Table::new(frame).titled(title))
 }
 
 #[cfg(test)]
@@ -70,5 +88,21 @@ mod tests {
             .collect();
         assert_eq!(names, ["epochs", "lr"]);
         assert!(table.title.unwrap_or_default().contains("1 other settings"));
+    }
+
+    #[test]
+    fn lists_quicks_differences_when_classroom_is_the_report() {
+        let settings = [
+            setting("images", ["7000", "70000", "70000"], "70000"),
+            setting("k", ["5", "5", "5"], "5"),
+        ];
+        let table = settings_table(Protocol::Classroom, &settings).expect("a table");
+        assert_eq!(
+            table.frame.height(),
+            1,
+            "the images row, where quick differs"
+        );
+        let title = table.title.unwrap_or_default();
+        assert!(title.contains("report's own 2 settings"), "{title}");
     }
 }
