@@ -50,6 +50,10 @@ const WORKLOADS: &[(&str, &str)] = &[
         "serve-load",
         "fashion-lab serve over loopback (build with --features serve): 16 clients upload the 4 example pictures 25 times each at once; all answered?, p50 / p99 latency, requests per second (MODEL= a model file, else models/02-deep-cnn.safetensors, else report 001's CNN trained 1 epoch on 6k)",
     ),
+    (
+        "serve-one",
+        "one picture at a time through the deployment path (build with --features serve), 200 times over the 4 example pictures: in process (decode, 28×28, scale, the CNN, softmax) and as an upload to fashion-lab serve over loopback; p50 / p99 milliseconds (the model as serve-load's)",
+    ),
 ];
 
 fn knn_full() -> Result<(f64, f64)> {
@@ -449,7 +453,7 @@ fn serve_load() -> Result<(f64, f64)> {
     server.stop();
     let mut ms: Vec<f64> = results.iter().map(|r| r.0).collect();
     ms.sort_by(f64::total_cmp);
-    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    let at = |q: f64| quantile(&ms, q);
     let answered = results.iter().filter(|r| r.1).count();
     let right = results.iter().filter(|r| r.2).count();
     println!(
@@ -465,6 +469,97 @@ fn serve_load() -> Result<(f64, f64)> {
         std::fs::remove_file(&model).ok();
     }
     Ok((seconds, right as f64 / (CLIENTS * EACH) as f64))
+}
+
+/// Milliseconds at quantile `q` of sorted `ms`.
+fn quantile(ms: &[f64], q: f64) -> f64 {
+    ms[((ms.len() - 1) as f64 * q).round() as usize]
+}
+
+#[cfg(feature = "serve")]
+fn serve_one() -> Result<(f64, f64)> {
+    use fashion_lab::nn::Model;
+    use fashion_lab::serve::{client, ServeConfig, Server};
+    use std::time::Duration;
+    const TIMES: usize = 200;
+    let (path, what) = serve_load_model()?;
+    let model = Model::load(&path)?;
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../notebooks/examples");
+    let pictures: Vec<(std::path::PathBuf, Vec<u8>)> = ["ankle-boot", "bag", "pullover", "trouser"]
+        .iter()
+        .map(|name| {
+            let path = examples.join(format!("{name}.png"));
+            let bytes = std::fs::read(&path).map_err(|e| fashion_lab::Error::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+            Ok((path, bytes))
+        })
+        .collect::<Result<_>>()?;
+    // In process: what `fashion-lab classify` and the server do per picture.
+    model.classify_picture(&pictures[0].1, &pictures[0].0)?; // warm-up
+    let mut in_process = Vec::with_capacity(TIMES);
+    let mut right = 0;
+    for i in 0..TIMES {
+        let (name, bytes) = &pictures[i % pictures.len()];
+        let t = Instant::now();
+        let c = model.classify_picture(bytes, name)?;
+        in_process.push(t.elapsed().as_secs_f64() * 1000.0);
+        let file = name.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        right += usize::from(c.name.eq_ignore_ascii_case(&file.replace('-', " ")));
+    }
+    // Over loopback, one request at a time.
+    let server = Server::bind(ServeConfig {
+        port: 0,
+        model: path.clone(),
+        log_requests: false,
+        ..ServeConfig::default()
+    })?
+    .spawn()?;
+    let address = server.address().to_string();
+    let upload = |bytes: &[u8]| {
+        client::request(
+            &address,
+            "POST",
+            "/api/classify",
+            None,
+            bytes,
+            Duration::from_secs(60),
+        )
+        .is_ok_and(|a| a.status == 200)
+    };
+    upload(&pictures[0].1); // the server reads the model on the first request
+    let started = Instant::now();
+    let mut served = Vec::with_capacity(TIMES);
+    let mut answered = 0;
+    for i in 0..TIMES {
+        let t = Instant::now();
+        answered += usize::from(upload(&pictures[i % pictures.len()].1));
+        served.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    server.stop();
+    in_process.sort_by(f64::total_cmp);
+    served.sort_by(f64::total_cmp);
+    println!(
+        "serve-one: model {what}; in process p50 {:.2} ms, p99 {:.2} ms; uploads over loopback \
+         ({answered} of {TIMES} answered 200) p50 {:.2} ms, p99 {:.2} ms",
+        quantile(&in_process, 0.5),
+        quantile(&in_process, 0.99),
+        quantile(&served, 0.5),
+        quantile(&served, 0.99),
+    );
+    if path.starts_with(std::env::temp_dir()) {
+        std::fs::remove_file(&path).ok();
+    }
+    Ok((seconds, right as f64 / TIMES as f64))
+}
+
+#[cfg(not(feature = "serve"))]
+fn serve_one() -> Result<(f64, f64)> {
+    Err(fashion_lab::Error::InvalidInput(
+        "serve-one needs the server: cargo run --release -p fashion-lab --features serve --bin bench -- serve-one".into(),
+    ))
 }
 
 #[cfg(not(feature = "serve"))]
@@ -492,6 +587,7 @@ fn main() -> ExitCode {
         "logistic" => logistic(),
         "store-overhead" => store_overhead(),
         "serve-load" => serve_load(),
+        "serve-one" => serve_one(),
         other => {
             eprintln!("unknown workload `{other}`; run without arguments for the list");
             return ExitCode::from(2);

@@ -47,11 +47,21 @@ impl Table {
                 escape(title)
             ));
         }
+        // Numbers right, text left, each heading over its column the same way (Jupyter's own
+        // style would put every heading right).
+        let align = |col: &Column| {
+            if col.dtype().is_primitive_numeric() {
+                "right"
+            } else {
+                "left"
+            }
+        };
         html.push_str("<thead><tr>");
-        for name in self.frame.get_column_names() {
+        for col in self.frame.columns() {
             html.push_str(&format!(
-                "<th style=\"border-bottom:2px solid #444;padding:3px 10px\">{}</th>",
-                escape(name)
+                "<th style=\"border-bottom:2px solid #444;padding:3px 10px;text-align:{}\">{}</th>",
+                align(col),
+                escape(col.name())
             ));
         }
         html.push_str("</tr></thead><tbody>");
@@ -59,13 +69,9 @@ impl Table {
             html.push_str("<tr>");
             for col in self.frame.columns() {
                 let value = col.get(row).unwrap_or(AnyValue::Null);
-                let align = if col.dtype().is_primitive_numeric() {
-                    "right"
-                } else {
-                    "left"
-                };
                 html.push_str(&format!(
-                    "<td style=\"border-bottom:1px solid #ddd;padding:3px 10px;text-align:{align}\">{}</td>",
+                    "<td style=\"border-bottom:1px solid #ddd;padding:3px 10px;text-align:{}\">{}</td>",
+                    align(col),
                     escape(&Self::cell_text(&value))
                 ));
             }
