@@ -230,6 +230,9 @@ impl Stats {
         };
         let sd = if n < 2 {
             f64::NAN
+        } else if values.iter().all(|&v| v == values[0]) {
+            // Equal values spread by nothing; the sum below would give rounding noise (1.7e-17).
+            0.0
         } else {
             (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
         };
@@ -389,6 +392,11 @@ mod tests {
         assert_eq!((s.min, s.max, s.count), (0.8, 1.0, 3));
         let one = Stats::of(&[0.5]);
         assert!(one.sd.is_nan() && one.mean == 0.5);
+        assert_eq!(
+            Stats::of(&[0.1; 3]).sd,
+            0.0,
+            "equal runs: no rounding noise"
+        );
         assert!(Stats::of(&[0.3, f64::NAN]).mean.is_nan());
         assert!(Stats::of(&[]).mean.is_nan());
     }
