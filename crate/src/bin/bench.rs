@@ -472,6 +472,7 @@ fn serve_load() -> Result<(f64, f64)> {
 }
 
 /// Milliseconds at quantile `q` of sorted `ms`.
+#[cfg(feature = "serve")]
 fn quantile(ms: &[f64], q: f64) -> f64 {
     ms[((ms.len() - 1) as f64 * q).round() as usize]
 }
