@@ -65,14 +65,34 @@ impl Table {
             ));
         }
         html.push_str("</tr></thead><tbody>");
+        // A float column of whole numbers only (parameter counts) prints them without decimals.
+        let whole: Vec<bool> = self
+            .frame
+            .columns()
+            .iter()
+            .map(|col| {
+                col.dtype().is_float()
+                    && (0..self.frame.height()).all(|row| match col.get(row) {
+                        Ok(AnyValue::Float64(v)) => v.fract() == 0.0 && v.abs() < 1e15,
+                        Ok(AnyValue::Float32(v)) => v.fract() == 0.0 && v.abs() < 1e7,
+                        Ok(AnyValue::Null) => true,
+                        _ => false,
+                    })
+            })
+            .collect();
         for row in 0..self.frame.height() {
             html.push_str("<tr>");
-            for col in self.frame.columns() {
+            for (col, &whole) in self.frame.columns().iter().zip(&whole) {
                 let value = col.get(row).unwrap_or(AnyValue::Null);
+                let text = match value {
+                    AnyValue::Float64(v) if whole => format!("{v:.0}"),
+                    AnyValue::Float32(v) if whole => format!("{v:.0}"),
+                    _ => Self::cell_text(&value),
+                };
                 html.push_str(&format!(
                     "<td style=\"border-bottom:1px solid #ddd;padding:3px 10px;text-align:{}\">{}</td>",
                     align(col),
-                    escape(&Self::cell_text(&value))
+                    escape(&text)
                 ));
             }
             html.push_str("</tr>");
@@ -120,5 +140,34 @@ impl fmt::Display for Table {
 impl From<DataFrame> for Table {
     fn from(frame: DataFrame) -> Self {
         Table::new(frame)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_number_columns_print_without_decimals_and_headings_align() {
+        let frame = DataFrame::new(
+            2,
+            vec![
+                Column::new("model".into(), ["CNN 1", "CNN 2"]),
+                Column::new("params".into(), [120_170.0f64, 2_432.0]),
+                Column::new("accuracy".into(), [0.9077f64, 1.0]),
+            ],
+        )
+        .expect("frame");
+        let html = Table::new(frame).titled("t").to_html();
+        assert!(
+            html.contains(">120170<") && html.contains(">2432<"),
+            "{html}"
+        );
+        assert!(
+            html.contains(">0.9077<") && html.contains(">1.0000<"),
+            "{html}"
+        );
+        assert!(html.contains("text-align:left\">model</th>"), "{html}");
+        assert!(html.contains("text-align:right\">params</th>"), "{html}");
     }
 }
