@@ -395,31 +395,56 @@ fn serve_load_model() -> Result<(std::path::PathBuf, String)> {
     ))
 }
 
+/// The example pictures of notebooks/examples/ the serve benches upload: (path, bytes).
+#[cfg(feature = "serve")]
+fn example_pictures() -> Result<Vec<(std::path::PathBuf, Vec<u8>)>> {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../notebooks/examples");
+    ["ankle-boot", "bag", "pullover", "trouser"]
+        .iter()
+        .map(|name| {
+            let path = examples.join(format!("{name}.png"));
+            let bytes = std::fs::read(&path).map_err(|e| fashion_lab::Error::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+            Ok((path, bytes))
+        })
+        .collect()
+}
+
+/// The class an example picture shows, from its file name: `ankle-boot.png` → "ankle boot".
+#[cfg(feature = "serve")]
+fn class_of(path: &std::path::Path) -> String {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    stem.replace('-', " ")
+}
+
+/// `fashion-lab serve` on a free loopback port with `model`, not logging requests.
+#[cfg(feature = "serve")]
+fn quiet_server(model: &std::path::Path) -> Result<fashion_lab::serve::RunningServer> {
+    use fashion_lab::serve::{ServeConfig, Server};
+    Server::bind(ServeConfig {
+        port: 0,
+        model: model.to_path_buf(),
+        log_requests: false,
+        ..ServeConfig::default()
+    })?
+    .spawn()
+}
+
 #[cfg(feature = "serve")]
 fn serve_load() -> Result<(f64, f64)> {
-    use fashion_lab::serve::{client, ServeConfig, Server};
+    use fashion_lab::serve::client;
     use std::time::Duration;
     const CLIENTS: usize = 16;
     const EACH: usize = 25;
     let (model, what) = serve_load_model()?;
-    let server = Server::bind(ServeConfig {
-        port: 0,
-        model: model.clone(),
-        log_requests: false,
-        ..ServeConfig::default()
-    })?
-    .spawn()?;
+    let server = quiet_server(&model)?;
     let address = server.address().to_string();
-    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../notebooks/examples");
-    let pictures: Vec<(String, Vec<u8>)> = ["ankle-boot", "bag", "pullover", "trouser"]
-        .iter()
-        .map(|name| {
-            let path = examples.join(format!("{name}.png"));
-            let bytes =
-                std::fs::read(&path).map_err(|e| fashion_lab::Error::Io { path, source: e })?;
-            Ok((name.replace('-', " "), bytes))
-        })
-        .collect::<Result<_>>()?;
+    let pictures: Vec<(String, Vec<u8>)> = example_pictures()?
+        .into_iter()
+        .map(|(path, bytes)| (class_of(&path), bytes))
+        .collect();
     let send = |k: usize| {
         let t = Instant::now();
         let answer = client::request(
@@ -480,23 +505,12 @@ fn quantile(ms: &[f64], q: f64) -> f64 {
 #[cfg(feature = "serve")]
 fn serve_one() -> Result<(f64, f64)> {
     use fashion_lab::nn::Model;
-    use fashion_lab::serve::{client, ServeConfig, Server};
+    use fashion_lab::serve::client;
     use std::time::Duration;
     const TIMES: usize = 200;
     let (path, what) = serve_load_model()?;
     let model = Model::load(&path)?;
-    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../notebooks/examples");
-    let pictures: Vec<(std::path::PathBuf, Vec<u8>)> = ["ankle-boot", "bag", "pullover", "trouser"]
-        .iter()
-        .map(|name| {
-            let path = examples.join(format!("{name}.png"));
-            let bytes = std::fs::read(&path).map_err(|e| fashion_lab::Error::Io {
-                path: path.clone(),
-                source: e,
-            })?;
-            Ok((path, bytes))
-        })
-        .collect::<Result<_>>()?;
+    let pictures = example_pictures()?;
     // In process: what `fashion-lab classify` and the server do per picture.
     model.classify_picture(&pictures[0].1, &pictures[0].0)?; // warm-up
     let mut in_process = Vec::with_capacity(TIMES);
@@ -506,17 +520,10 @@ fn serve_one() -> Result<(f64, f64)> {
         let t = Instant::now();
         let c = model.classify_picture(bytes, name)?;
         in_process.push(t.elapsed().as_secs_f64() * 1000.0);
-        let file = name.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        right += usize::from(c.name.eq_ignore_ascii_case(&file.replace('-', " ")));
+        right += usize::from(c.name.eq_ignore_ascii_case(&class_of(name)));
     }
     // Over loopback, one request at a time.
-    let server = Server::bind(ServeConfig {
-        port: 0,
-        model: path.clone(),
-        log_requests: false,
-        ..ServeConfig::default()
-    })?
-    .spawn()?;
+    let server = quiet_server(&path)?;
     let address = server.address().to_string();
     let upload = |bytes: &[u8]| {
         client::request(

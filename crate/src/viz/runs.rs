@@ -229,6 +229,15 @@ mod tests {
         assert!(err.is_err_and(|e| e.to_string().contains("no history")));
     }
 
+    fn column_names(table: &Table) -> Vec<&str> {
+        table
+            .frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect()
+    }
+
     fn column(table: &Table, name: &str) -> Vec<Option<f64>> {
         table
             .frame
@@ -250,12 +259,7 @@ mod tests {
             );
         let table = runs_table(&runs(), &["value"], Some(&report)).expect("table");
         assert_eq!(table.frame.height(), 2);
-        let names: Vec<&str> = table
-            .frame
-            .get_column_names()
-            .iter()
-            .map(|n| n.as_str())
-            .collect();
+        let names = column_names(&table);
         assert_eq!(
             names,
             [
@@ -294,12 +298,7 @@ mod tests {
         let report = ReportNumbers::new(&["test_accuracy", "params"])
             .row(&[("model", "CNN 1")], &[0.9077, 120_170.0]);
         let table = runs_table(&runs, &["model"], Some(&report)).expect("table");
-        let names: Vec<&str> = table
-            .frame
-            .get_column_names()
-            .iter()
-            .map(|n| n.as_str())
-            .collect();
+        let names = column_names(&table);
         assert_eq!(
             names,
             [
