@@ -102,7 +102,7 @@ fn subnormals<'a>(values: impl IntoIterator<Item = &'a ndarray::Array2<f32>>) ->
 /// batch's loss gradient hold.
 fn mlp_long() -> Result<(f64, f64)> {
     use fashion_lab::base::{permutation, rng};
-    use fashion_lab::nn::argmax_rows;
+    use fashion_lab::train::forward_backward;
     let epochs: usize = match std::env::var("EPOCHS") {
         Ok(v) => v
             .parse()
@@ -132,17 +132,11 @@ fn mlp_long() -> Result<(f64, f64)> {
         for batch in order.chunks(batch_size) {
             let xb = x.select(ndarray::Axis(0), batch);
             let yb = labels.select(ndarray::Axis(0), batch);
-            let logits = model.forward_train(&xb);
-            let (loss, grad) = softmax_cross_entropy(&logits, &yb);
-            loss_sum += f64::from(loss) * batch.len() as f64;
-            correct += argmax_rows(&logits)
-                .iter()
-                .zip(&yb)
-                .filter(|(p, t)| p == t)
-                .count();
-            model.backward(&grad);
+            let step = forward_backward(&mut model, &xb, &yb);
+            loss_sum += f64::from(step.loss) * batch.len() as f64;
+            correct += step.correct;
             state.update(&mut model.params_mut(), alpha / batch.len() as f32);
-            last_grad = grad;
+            last_grad = step.logit_grad;
         }
         let s = started.elapsed().as_secs_f64();
         seconds.push(s);

@@ -10,7 +10,7 @@ pub mod sweep;
 
 use std::time::Instant;
 
-use ndarray::Axis;
+use ndarray::{Array1, Array2, Axis};
 
 pub use callbacks::{EarlyStopping, Monitor, ReduceLrOnPlateau};
 pub use history::{EpochRecord, History};
@@ -412,6 +412,35 @@ fn train_until(
     Ok(history)
 }
 
+/// What one mini-batch's forward and backward pass gives (the parameters' gradients are left in
+/// the model, for the optimiser).
+pub struct BatchStep {
+    /// the batch's mean cross-entropy
+    pub loss: f32,
+    /// rows whose largest logit is the label
+    pub correct: usize,
+    /// the loss's gradient with respect to the logits
+    pub logit_grad: Array2<f32>,
+}
+
+/// The step `fit` takes for every mini-batch before the optimiser's update: the training
+/// forward pass, softmax cross-entropy, and the backward pass.
+pub fn forward_backward(model: &mut Model, xb: &Array2<f32>, yb: &Array1<u8>) -> BatchStep {
+    let logits = model.forward_train(xb);
+    let (loss, logit_grad) = softmax_cross_entropy(&logits, yb);
+    let correct = argmax_rows(&logits)
+        .iter()
+        .zip(yb)
+        .filter(|(p, t)| p == t)
+        .count();
+    model.backward(&logit_grad);
+    BatchStep {
+        loss,
+        correct,
+        logit_grad,
+    }
+}
+
 /// One epoch: every mini-batch once, in this epoch's order, then the validation numbers.
 fn train_epoch(
     model: &mut Model,
@@ -434,15 +463,9 @@ fn train_epoch(
             xb = aug.apply(&xb, shape, &mut progress.augment_rng)?;
         }
         let yb = labels.select(Axis(0), batch);
-        let logits = model.forward_train(&xb);
-        let (loss, grad) = softmax_cross_entropy(&logits, &yb);
-        loss_sum += f64::from(loss) * batch.len() as f64;
-        correct += argmax_rows(&logits)
-            .iter()
-            .zip(&yb)
-            .filter(|(p, t)| p == t)
-            .count();
-        model.backward(&grad);
+        let step = forward_backward(model, &xb, &yb);
+        loss_sum += f64::from(step.loss) * batch.len() as f64;
+        correct += step.correct;
         let l2 = config.l2 / batch.len() as f32;
         progress.optimizer.update(&mut model.params_mut(), l2);
         seen += batch.len();
