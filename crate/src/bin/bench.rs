@@ -229,7 +229,7 @@ fn profile_in_pool(
         let mut h = xb;
         for (i, layer) in model.layers.iter_mut().enumerate() {
             let t = Instant::now();
-            h = layer.forward(&h);
+            h = layer.forward_owned(h);
             fwd[i] += t.elapsed().as_secs_f64();
         }
         let t = Instant::now();
@@ -237,7 +237,7 @@ fn profile_in_pool(
         loss_s += t.elapsed().as_secs_f64();
         for (i, layer) in model.layers.iter_mut().enumerate().rev() {
             let t = Instant::now();
-            g = layer.backward(&g);
+            g = layer.backward_owned(g);
             bwd[i] += t.elapsed().as_secs_f64();
         }
         let t = Instant::now();

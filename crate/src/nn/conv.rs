@@ -224,6 +224,39 @@ pub struct Conv2d {
     /// The last training batch and its pre-activations, for backward (the receptive fields are
     /// cut again there, tile by tile, rather than kept).
     saved: Option<(Array2<f32>, Array2<f32>)>,
+    /// Buffers of the last step's pre-activations and output gradient, reused for the next
+    /// step's pre-activations and outputs (pixels × filters each; megabytes a batch, which cost
+    /// a page-zeroing pass each time they were allocated afresh).
+    spare: Spare,
+}
+
+/// Buffers kept from one training step for the next; a clone of the layer starts without any.
+#[derive(Debug, Default)]
+struct Spare(Vec<Array2<f32>>);
+
+impl Clone for Spare {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl Spare {
+    /// A rows × cols buffer: a kept one when one has that shape (its values are stale: the
+    /// caller overwrites every one), else zeros.
+    fn take(&mut self, rows: usize, cols: usize) -> Array2<f32> {
+        match self.0.iter().position(|b| b.dim() == (rows, cols)) {
+            Some(i) => self.0.swap_remove(i),
+            None => Array2::zeros((rows, cols)),
+        }
+    }
+
+    fn keep(&mut self, buffer: Array2<f32>) {
+        const KEPT: usize = 2;
+        if self.0.len() == KEPT {
+            self.0.remove(0);
+        }
+        self.0.push(buffer);
+    }
 }
 
 impl Conv2d {
@@ -248,6 +281,7 @@ impl Conv2d {
             filters,
             input_grad: true,
             saved: None,
+            spare: Spare::default(),
         }
     }
 
@@ -269,14 +303,19 @@ impl Conv2d {
         )
     }
 
-    /// Pre-activations and activations (both output pixels × filters) of a batch. Each core
-    /// takes a block of images, tile by tile: receptive fields, product, bias, activation.
-    fn convolve(&self, x: &Array2<f32>) -> (Array2<f32>, Array2<f32>) {
+    /// Pre-activations and activations (both output pixels × filters) of a batch, written over
+    /// every value of `z` and `out`. Each core takes a block of images, tile by tile: receptive
+    /// fields, product, bias, activation.
+    fn convolve(
+        &self,
+        x: &Array2<f32>,
+        mut z: Array2<f32>,
+        mut out: Array2<f32>,
+    ) -> (Array2<f32>, Array2<f32>) {
         let g = &self.geometry;
         let n = x.nrows();
         let px = g.out_pixels();
-        let mut z = Array2::<f32>::zeros((n * px, self.filters));
-        let mut out = Array2::<f32>::zeros((n * px, self.filters));
+        debug_assert!(z.dim() == (n * px, self.filters) && out.dim() == z.dim());
         let items = self.split(n);
         let z_blocks = split_rows_mut(z.view_mut(), &items, px);
         let out_blocks = split_rows_mut(out.view_mut(), &items, px);
@@ -327,38 +366,54 @@ impl Layer for Conv2d {
     }
 
     fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
-        let (z, out) = self.convolve(x);
-        self.saved = Some((x.clone(), z));
-        self.to_rows(out, x.nrows())
+        self.forward_owned(x.clone())
+    }
+
+    fn forward_owned(&mut self, x: Array2<f32>) -> Array2<f32> {
+        let rows = x.nrows() * self.geometry.out_pixels();
+        let (z, out) = (
+            self.spare.take(rows, self.filters),
+            self.spare.take(rows, self.filters),
+        );
+        let (z, out) = self.convolve(&x, z, out);
+        let n = x.nrows();
+        self.saved = Some((x, z));
+        self.to_rows(out, n)
     }
 
     fn infer(&self, x: &Array2<f32>) -> Array2<f32> {
-        let (_, out) = self.convolve(x);
+        let shape = (x.nrows() * self.geometry.out_pixels(), self.filters);
+        let (_, out) = self.convolve(x, Array2::zeros(shape), Array2::zeros(shape));
         self.to_rows(out, x.nrows())
     }
 
     fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32> {
+        self.backward_owned(grad.clone())
+    }
+
+    /// ∂loss/∂input is written over the kept input (each tile's receptive fields are cut from it
+    /// just before), and the buffers of the pre-activations and of `grad` are kept for the next
+    /// step.
+    fn backward_owned(&mut self, grad: Array2<f32>) -> Array2<f32> {
         let g = self.geometry;
         let n = grad.nrows();
         let px = g.out_pixels();
-        let Some((x, z)) = self.saved.take() else {
+        let Some((mut x, z)) = self.saved.take() else {
             return Array2::zeros((n, g.input_len()));
         };
         let grad = grad
-            .view()
             .into_shape_with_order((n * px, self.filters))
             .expect("NHWC rows are pixels × filters");
         let items = self.split(n);
-        let mut dx = Array2::<f32>::zeros((n, if self.input_grad { g.input_len() } else { 0 }));
-        let dx_blocks = split_rows_mut(dx.view_mut(), &items, 1);
+        let x_blocks = split_rows_mut(x.view_mut(), &items, 1);
         let (kernel, input_grad, activation) =
             (&self.kernel.value, self.input_grad, self.activation);
         let (filters, tile) = (self.filters, self.tile_images());
-        let (x, z, grad) = (&x, &z, &grad);
-        let sums = dx_blocks
+        let (pre, grad_view) = (&z, &grad.view());
+        let sums = x_blocks
             .into_par_iter()
             .zip(items.par_iter())
-            .map(|(mut dxb, r)| {
+            .map(|(mut xb, r)| {
                 let _flush = FlushSubnormals::new();
                 let mut dk = Array2::<f32>::zeros((g.patch_len(), filters));
                 let mut db = Array1::<f32>::zeros(filters);
@@ -368,21 +423,22 @@ impl Layer for Conv2d {
                 while start < r.end {
                     let end = (start + tile).min(r.end);
                     let (rows, m) = (start * px..end * px, (end - start) * px);
+                    let local = start - r.start..end - r.start;
                     let mut c = cols.slice_mut(s![..m, ..]);
-                    im2col(&g, &x.slice(s![start..end, ..]), &mut c);
+                    im2col(&g, &xb.slice(s![local.clone(), ..]), &mut c);
                     let mut d = dz.slice_mut(s![..m, ..]);
-                    d.assign(&grad.slice(s![rows.clone(), ..]));
+                    d.assign(&grad_view.slice(s![rows.clone(), ..]));
                     activation.backward_slice(
-                        z.slice(s![rows, ..]).as_slice().expect("contiguous tile"),
+                        pre.slice(s![rows, ..]).as_slice().expect("contiguous tile"),
                         d.as_slice_mut().expect("contiguous tile"),
                     );
                     gemm_acc(&c.t(), &d.view(), &mut dk.view_mut(), true);
                     db += &d.sum_axis(Axis(0));
                     if input_grad {
-                        // The tile's fields are used: their buffer takes ∂loss/∂fields.
+                        // The tile's fields are used: their buffer takes ∂loss/∂fields, and
+                        // the tile's images (cut already) take ∂loss/∂images.
                         gemm_into(&d.view(), &kernel.t(), &mut c);
-                        let local = start - r.start..end - r.start;
-                        col2im(&g, &c.view(), &mut dxb.slice_mut(s![local, ..]));
+                        col2im(&g, &c.view(), &mut xb.slice_mut(s![local, ..]));
                     }
                     start = end;
                 }
@@ -393,7 +449,13 @@ impl Layer for Conv2d {
             self.kernel.grad = dk;
             self.bias.grad = db.insert_axis(Axis(0));
         }
-        dx
+        self.spare.keep(z);
+        self.spare.keep(grad);
+        if input_grad {
+            x
+        } else {
+            Array2::zeros((n, 0))
+        }
     }
 
     fn params(&self) -> Vec<&Param> {
@@ -471,6 +533,35 @@ mod tests {
                     assert!((a - w).abs() < 1e-5, "k {k} stride {stride} {padding:?}");
                 }
             }
+        }
+    }
+
+    /// A training step reuses the last step's buffers and writes ∂loss/∂input over the kept
+    /// input: the same numbers as a fresh copy of the layer, which has no buffers to reuse.
+    #[test]
+    fn reused_buffers_give_the_same_numbers_as_fresh_ones() {
+        let g = Geometry::new((6, 5, 2), 3, 1, Padding::Same).expect("geometry");
+        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
+        let mut layer = Conv2d::new(g, 4, Activation::Relu, Initializer::HeNormal, &mut rng);
+        let batch = |seed: usize| {
+            Array2::from_shape_fn((3, g.input_len()), |(i, j)| {
+                ((i * 7 + j * 3 + seed) % 11) as f32 / 5.0 - 1.0
+            })
+        };
+        let grad = |seed: usize| {
+            Array2::from_shape_fn((3, g.out_pixels() * 4), |(i, j)| {
+                ((i + j * 5 + seed) % 7) as f32 - 3.0
+            })
+        };
+        for step in 0..3 {
+            let mut fresh = layer.clone();
+            let (x, gr) = (batch(step), grad(step));
+            let (out, out_fresh) = (layer.forward_owned(x.clone()), fresh.forward(&x));
+            assert_eq!(out, out_fresh, "step {step}");
+            let (dx, dx_fresh) = (layer.backward_owned(gr.clone()), fresh.backward(&gr));
+            assert_eq!(dx, dx_fresh, "step {step}");
+            assert_eq!(layer.kernel.grad, fresh.kernel.grad, "step {step}");
+            assert_eq!(layer.bias.grad, fresh.bias.grad, "step {step}");
         }
     }
 

@@ -62,9 +62,13 @@ impl Layer for Dense {
     }
 
     fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
-        let z = self.affine(x);
+        self.forward_owned(x.clone())
+    }
+
+    fn forward_owned(&mut self, x: Array2<f32>) -> Array2<f32> {
+        let z = self.affine(&x);
         let out = self.activation.forward(&z);
-        self.input = Some(x.clone());
+        self.input = Some(x);
         self.pre_activation = Some(z);
         out
     }

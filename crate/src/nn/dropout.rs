@@ -37,9 +37,13 @@ impl Layer for Dropout {
     }
 
     fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
+        self.forward_owned(x.clone())
+    }
+
+    fn forward_owned(&mut self, mut x: Array2<f32>) -> Array2<f32> {
         if self.rate <= 0.0 {
             self.mask = None;
-            return x.clone();
+            return x;
         }
         let keep = 1.0 - self.rate;
         let scale = 1.0 / keep;
@@ -51,9 +55,9 @@ impl Layer for Dropout {
                 0.0
             }
         });
-        let out = x * &mask;
+        x *= &mask;
         self.mask = Some(mask);
-        out
+        x
     }
 
     fn infer(&self, x: &Array2<f32>) -> Array2<f32> {
@@ -61,10 +65,14 @@ impl Layer for Dropout {
     }
 
     fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32> {
-        match self.mask.take() {
-            Some(mask) => grad * &mask,
-            None => grad.clone(),
+        self.backward_owned(grad.clone())
+    }
+
+    fn backward_owned(&mut self, mut grad: Array2<f32>) -> Array2<f32> {
+        if let Some(mask) = self.mask.take() {
+            grad *= &mask;
         }
+        grad
     }
 
     fn rng(&self) -> Option<&ChaCha8Rng> {
@@ -99,12 +107,20 @@ impl Layer for Flatten {
         x.clone()
     }
 
+    fn forward_owned(&mut self, x: Array2<f32>) -> Array2<f32> {
+        x
+    }
+
     fn infer(&self, x: &Array2<f32>) -> Array2<f32> {
         x.clone()
     }
 
     fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32> {
         grad.clone()
+    }
+
+    fn backward_owned(&mut self, grad: Array2<f32>) -> Array2<f32> {
+        grad
     }
 
     fn clone_box(&self) -> Box<dyn Layer> {

@@ -30,9 +30,20 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     /// Output shape of one sample.
     fn output_shape(&self) -> Vec<usize>;
     fn forward(&mut self, x: &Array2<f32>) -> Array2<f32>;
+    /// `forward` of a batch the caller gives away (the model's training pass, from the second
+    /// layer on): a layer that keeps its input for `backward` keeps this one instead of a copy,
+    /// and a layer that only reshapes or scales returns it. A convolution's input is megabytes a
+    /// batch; copying it was a tenth of report 001's CNN step (bench cnn-profile).
+    fn forward_owned(&mut self, x: Array2<f32>) -> Array2<f32> {
+        self.forward(&x)
+    }
     fn infer(&self, x: &Array2<f32>) -> Array2<f32>;
     /// Takes ∂loss/∂output, fills the parameters' gradients, returns ∂loss/∂input.
     fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32>;
+    /// `backward` of a gradient the caller gives away: a layer may reuse its buffer.
+    fn backward_owned(&mut self, grad: Array2<f32>) -> Array2<f32> {
+        self.backward(&grad)
+    }
     fn params(&self) -> Vec<&Param> {
         Vec::new()
     }

@@ -93,7 +93,7 @@ impl Model {
         };
         let mut h = first.forward(x);
         for layer in layers {
-            h = layer.forward(&h);
+            h = layer.forward_owned(h);
         }
         h
     }
@@ -106,7 +106,7 @@ impl Model {
         };
         let mut g = last.backward(grad);
         for layer in layers {
-            g = layer.backward(&g);
+            g = layer.backward_owned(g);
         }
     }
 

@@ -17,9 +17,8 @@ pub enum PoolKind {
 pub struct Pool2d {
     pub kind: PoolKind,
     pub geometry: Geometry,
-    /// Input and output of the last training batch: max pooling's backward finds each maximum
-    /// again (cheaper than recording where it was, which kept the forward loop from vectorising).
-    saved: Option<(Array2<f32>, Array2<f32>)>,
+    /// Max pooling's input of the last training batch, for backward.
+    saved: Option<Array2<f32>>,
 }
 
 impl Pool2d {
@@ -98,46 +97,114 @@ fn pool_image_fast(g: &Geometry, kind: PoolKind, image: &[f32], out: &mut [f32])
     pool_image(g, kind, image, out)
 }
 
-/// Max pooling's backward for one image: channel by channel, branch-free so that it vectorises.
+/// Max pooling's backward for one image, the windows' maxima found again in `image`: each
+/// output's gradient goes to the first input of its window that holds the maximum (the forward
+/// pass keeps the first of equal values too). `IN_PLACE` (windows that do not overlap): the
+/// gradient is written over `image` itself, and pixels outside every window get 0; else it is
+/// added onto `dx`. Channel by channel and branch-free, so that it vectorises.
 #[inline(always)]
-fn unpool_max(g: &Geometry, image: &[f32], out: &[f32], grad: &[f32], dx: &mut [f32]) {
+fn unpool_max<const IN_PLACE: bool>(g: &Geometry, image: &mut [f32], grad: &[f32], dx: &mut [f32]) {
     let c = g.c;
-    let mut done = vec![0.0f32; c];
+    let (mut max, mut done) = (vec![0.0f32; c], vec![0.0f32; c]);
+    let at = |oh: usize, ow: usize, kh: usize, kw: usize| {
+        ((oh * g.stride + kh) * g.w + ow * g.stride + kw) * c
+    };
     for oh in 0..g.out_h {
         for ow in 0..g.out_w {
-            let base = (oh * g.out_w + ow) * c;
-            let (o, gr) = (&out[base..base + c], &grad[base..base + c]);
+            max.copy_from_slice(&image[at(oh, ow, 0, 0)..at(oh, ow, 0, 0) + c]);
+            for kh in 0..g.k {
+                for kw in 0..g.k {
+                    let pixel = &image[at(oh, ow, kh, kw)..at(oh, ow, kh, kw) + c];
+                    max.iter_mut().zip(pixel).for_each(|(m, &v)| *m = m.max(v));
+                }
+            }
+            let gr = &grad[(oh * g.out_w + ow) * c..(oh * g.out_w + ow + 1) * c];
             done.fill(0.0);
             for kh in 0..g.k {
                 for kw in 0..g.k {
-                    let at = ((oh * g.stride + kh) * g.w + ow * g.stride + kw) * c;
-                    let (pixel, d) = (&image[at..at + c], &mut dx[at..at + c]);
-                    for ((((d, &v), &m), &gv), done) in
-                        d.iter_mut().zip(pixel).zip(o).zip(gr).zip(done.iter_mut())
-                    {
-                        let hit = if v == m && *done == 0.0 { 1.0 } else { 0.0 };
-                        *d += hit * gv;
-                        *done += hit;
+                    let at = at(oh, ow, kh, kw);
+                    let pixels = image[at..at + c].iter_mut().zip(max.iter().zip(gr));
+                    if IN_PLACE {
+                        for ((v, (&m, &gv)), done) in pixels.zip(done.iter_mut()) {
+                            let hit = *v == m && *done == 0.0;
+                            *v = if hit { gv } else { 0.0 };
+                            *done += if hit { 1.0 } else { 0.0 };
+                        }
+                    } else {
+                        for (((v, (&m, &gv)), done), d) in
+                            pixels.zip(done.iter_mut()).zip(&mut dx[at..at + c])
+                        {
+                            let hit = *v == m && *done == 0.0;
+                            *d += if hit { gv } else { 0.0 };
+                            *done += if hit { 1.0 } else { 0.0 };
+                        }
                     }
                 }
             }
         }
     }
+    if IN_PLACE {
+        zero_outside_windows(g, image);
+    }
 }
 
-fn unpool_max_fast(g: &Geometry, image: &[f32], out: &[f32], grad: &[f32], dx: &mut [f32]) {
+/// Zeroes the pixels no window covers (the last rows and columns when the size is not a
+/// multiple of the stride), for a gradient written in place.
+fn zero_outside_windows(g: &Geometry, image: &mut [f32]) {
+    let c = g.c;
+    let (covered_h, covered_w) = (g.out_h * g.stride, g.out_w * g.stride);
+    for ih in 0..g.h {
+        if ih >= covered_h {
+            image[ih * g.w * c..(ih + 1) * g.w * c].fill(0.0);
+        } else if covered_w < g.w {
+            image[(ih * g.w + covered_w) * c..(ih + 1) * g.w * c].fill(0.0);
+        }
+    }
+}
+
+/// [`unpool_max`] compiled for AVX2 when the CPU has it.
+fn unpool_max_fast<const IN_PLACE: bool>(
+    g: &Geometry,
+    image: &mut [f32],
+    grad: &[f32],
+    dx: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx2,fma")]
-        fn unpool_max_avx2(g: &Geometry, image: &[f32], out: &[f32], grad: &[f32], dx: &mut [f32]) {
-            unpool_max(g, image, out, grad, dx)
+        fn unpool_max_avx2<const IN_PLACE: bool>(
+            g: &Geometry,
+            image: &mut [f32],
+            grad: &[f32],
+            dx: &mut [f32],
+        ) {
+            unpool_max::<IN_PLACE>(g, image, grad, dx)
         }
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports the features just checked.
-            return unsafe { unpool_max_avx2(g, image, out, grad, dx) };
+            return unsafe { unpool_max_avx2::<IN_PLACE>(g, image, grad, dx) };
         }
     }
-    unpool_max(g, image, out, grad, dx)
+    unpool_max::<IN_PLACE>(g, image, grad, dx)
+}
+
+/// Average pooling's backward for one image: each output's gradient, scaled, added onto every
+/// pixel of its window, all channels of a pixel at once.
+fn unpool_average(g: &Geometry, grad: &[f32], dx: &mut [f32]) {
+    let (c, scale) = (g.c, 1.0 / (g.k * g.k) as f32);
+    for oh in 0..g.out_h {
+        for ow in 0..g.out_w {
+            let gr = &grad[(oh * g.out_w + ow) * c..(oh * g.out_w + ow + 1) * c];
+            for kh in 0..g.k {
+                for kw in 0..g.k {
+                    let at = ((oh * g.stride + kh) * g.w + ow * g.stride + kw) * c;
+                    for (d, &v) in dx[at..at + c].iter_mut().zip(gr) {
+                        *d += v * scale;
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Layer for Pool2d {
@@ -153,10 +220,15 @@ impl Layer for Pool2d {
     }
 
     fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
-        let out = self.pool(x);
-        if self.kind == PoolKind::Max {
-            self.saved = Some((x.clone(), out.clone()));
-        }
+        self.forward_owned(x.clone())
+    }
+
+    fn forward_owned(&mut self, x: Array2<f32>) -> Array2<f32> {
+        let out = self.pool(&x);
+        // Max pooling's backward finds each window's maximum again in the input: cheaper than
+        // recording where it was, which kept the forward loop from vectorising, or keeping the
+        // output, which is handed on.
+        self.saved = (self.kind == PoolKind::Max).then_some(x);
         out
     }
 
@@ -166,52 +238,52 @@ impl Layer for Pool2d {
 
     fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32> {
         let g = self.geometry;
-        let mut dx = Array2::<f32>::zeros((grad.nrows(), g.input_len()));
-        let at = move |oh: usize, ow: usize, kh: usize, kw: usize, ch: usize| {
-            ((oh * g.stride + kh) * g.w + ow * g.stride + kw) * g.c + ch
-        };
+        let zeros = || Array2::<f32>::zeros((grad.nrows(), g.input_len()));
         match self.kind {
             PoolKind::Max => {
-                let Some((x, out)) = self.saved.take() else {
-                    return dx;
+                let Some(mut x) = self.saved.take() else {
+                    return zeros();
                 };
-                // Each output's gradient goes to the first input of its window that holds the
-                // maximum (the forward pass keeps the first of equal values too).
+                if g.stride == g.k {
+                    // Windows do not overlap: the gradient overwrites the kept input, no new
+                    // buffer (and no zeroing of one).
+                    Zip::from(x.rows_mut())
+                        .and(grad.rows())
+                        .par_for_each(|mut image, gr| {
+                            let image = image.as_slice_mut().expect("contiguous row");
+                            let gr = gr.as_slice().expect("contiguous row");
+                            unpool_max_fast::<true>(&g, image, gr, &mut [])
+                        });
+                    return x;
+                }
+                let mut dx = zeros();
                 Zip::from(dx.rows_mut())
+                    .and(x.rows_mut())
                     .and(grad.rows())
-                    .and(x.rows())
-                    .and(out.rows())
-                    .par_for_each(|mut d, gr, image, o| {
-                        unpool_max_fast(
+                    .par_for_each(|mut d, mut image, gr| {
+                        unpool_max_fast::<false>(
                             &g,
-                            image.as_slice().expect("contiguous row"),
-                            o.as_slice().expect("contiguous row"),
+                            image.as_slice_mut().expect("contiguous row"),
                             gr.as_slice().expect("contiguous row"),
                             d.as_slice_mut().expect("contiguous row"),
                         )
                     });
+                dx
             }
             PoolKind::Average => {
-                let scale = 1.0 / (g.k * g.k) as f32;
+                let mut dx = zeros();
                 Zip::from(dx.rows_mut())
                     .and(grad.rows())
                     .par_for_each(|mut d, gr| {
-                        for oh in 0..g.out_h {
-                            for ow in 0..g.out_w {
-                                for ch in 0..g.c {
-                                    let v = gr[(oh * g.out_w + ow) * g.c + ch] * scale;
-                                    for kh in 0..g.k {
-                                        for kw in 0..g.k {
-                                            d[at(oh, ow, kh, kw, ch)] += v;
-                                        }
-                                    }
-                                }
-                            }
-                        }
+                        unpool_average(
+                            &g,
+                            gr.as_slice().expect("contiguous row"),
+                            d.as_slice_mut().expect("contiguous row"),
+                        )
                     });
+                dx
             }
         }
-        dx
     }
 
     fn clone_box(&self) -> Box<dyn Layer> {
@@ -265,5 +337,82 @@ impl Layer for GlobalAvgPool {
 
     fn clone_box(&self) -> Box<dyn Layer> {
         Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Max pooling's gradient as the definition reads: each output's gradient to the first
+    /// input of its window (row by row, then column, per channel) that holds the maximum.
+    fn naive_unpool_max(g: &Geometry, image: &[f32], grad: &[f32]) -> Vec<f32> {
+        let mut dx = vec![0.0; image.len()];
+        for oh in 0..g.out_h {
+            for ow in 0..g.out_w {
+                for ch in 0..g.c {
+                    let mut best: Option<(usize, f32)> = None;
+                    for kh in 0..g.k {
+                        for kw in 0..g.k {
+                            let at = ((oh * g.stride + kh) * g.w + ow * g.stride + kw) * g.c + ch;
+                            if best.is_none_or(|(_, m)| image[at] > m) {
+                                best = Some((at, image[at]));
+                            }
+                        }
+                    }
+                    if let Some((at, _)) = best {
+                        dx[at] += grad[(oh * g.out_w + ow) * g.c + ch];
+                    }
+                }
+            }
+        }
+        dx
+    }
+
+    #[test]
+    fn max_pooling_gradient_goes_to_the_first_maximum_in_place_or_not() {
+        // 7 × 7 leaves a row and a column outside every 2 × 2 window; values repeat, so windows
+        // hold ties. Size 3 with stride 2 overlaps (the path that does not write in place).
+        for (k, stride) in [(2, 2), (3, 2), (3, 3)] {
+            let g = Geometry::new((7, 7, 3), k, stride, super::super::conv::Padding::Valid)
+                .expect("geometry");
+            let x =
+                Array2::from_shape_fn((2, g.input_len()), |(i, j)| ((i * 5 + j * 7) % 6) as f32);
+            let grad = Array2::from_shape_fn((2, g.out_pixels() * g.c), |(i, j)| {
+                (i * 3 + j) as f32 * 0.25 - 2.0
+            });
+            let mut layer = Pool2d::new(PoolKind::Max, g);
+            let out = layer.forward_owned(x.clone());
+            assert_eq!(out, layer.infer(&x));
+            // Twice, as two training steps, and once more by reference.
+            for _ in 0..2 {
+                layer.forward_owned(x.clone());
+                let dx = layer.backward_owned(grad.clone());
+                for b in 0..2 {
+                    let want = naive_unpool_max(
+                        &g,
+                        x.row(b).as_slice().expect("row"),
+                        grad.row(b).as_slice().expect("row"),
+                    );
+                    assert_eq!(dx.row(b).to_vec(), want, "size {k}, stride {stride}");
+                }
+            }
+            layer.forward(&x);
+            assert_eq!(layer.backward(&grad).dim(), x.dim());
+        }
+    }
+
+    #[test]
+    fn average_pooling_gradient_spreads_evenly_over_each_window() {
+        let g =
+            Geometry::new((5, 5, 2), 2, 2, super::super::conv::Padding::Valid).expect("geometry");
+        let mut layer = Pool2d::new(PoolKind::Average, g);
+        let x = Array2::from_elem((1, g.input_len()), 1.0);
+        layer.forward(&x);
+        let grad = Array2::from_shape_fn((1, g.out_pixels() * g.c), |(_, j)| j as f32);
+        let dx = layer.backward(&grad);
+        // pixel (1, 3), channel 1 is in window (0, 1); the last row and column in none.
+        assert_eq!(dx[[0, (5 + 3) * 2 + 1]], grad[[0, 2 + 1]] / 4.0);
+        assert!((0..5).all(|w| dx[[0, (4 * 5 + w) * 2]] == 0.0 && dx[[0, (w * 5 + 4) * 2]] == 0.0));
     }
 }
