@@ -131,6 +131,7 @@ impl Activation {
     /// Over rows of `bias.len()` values: z ← z + bias and out ← f(z), in one pass (the hot loop
     /// of a convolution; ReLU gets its own loop so it vectorises).
     pub fn add_bias_apply(&self, z: &mut [f32], out: &mut [f32], bias: &[f32]) {
+        #[inline(always)]
         fn run(z: &mut [f32], out: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32) {
             for (zr, or) in z
                 .chunks_exact_mut(bias.len())
@@ -143,24 +144,27 @@ impl Activation {
             }
         }
         match *self {
-            Activation::Relu => run(z, out, bias, |v| v.max(0.0)),
-            Activation::Linear => run(z, out, bias, |v| v),
+            Activation::Relu => with_avx2(|| run(z, out, bias, |v| v.max(0.0))),
+            Activation::Linear => with_avx2(|| run(z, out, bias, |v| v)),
             other => run(z, out, bias, |v| other.apply(v)),
         }
     }
 
-    /// grad ← grad ⊙ f'(z) over slices (ReLU and linear get their own loops).
-    pub fn backward_slice(&self, z: &[f32], grad: &mut [f32]) {
+    /// dz ← grad ⊙ f'(z) over slices, in one pass (a convolution's backward, tile by tile;
+    /// ReLU and linear get their own loops).
+    pub fn gradient_into(&self, z: &[f32], grad: &[f32], dz: &mut [f32]) {
         match *self {
-            Activation::Linear => {}
-            Activation::Relu => grad
-                .iter_mut()
-                .zip(z)
-                .for_each(|(g, &z)| *g = if z > 0.0 { *g } else { 0.0 }),
-            other => grad
-                .iter_mut()
-                .zip(z)
-                .for_each(|(g, &z)| *g *= other.derivative(z)),
+            Activation::Linear => dz.copy_from_slice(grad),
+            Activation::Relu => with_avx2(|| {
+                for ((d, &g), &z) in dz.iter_mut().zip(grad).zip(z) {
+                    *d = if z > 0.0 { g } else { 0.0 };
+                }
+            }),
+            other => {
+                for ((d, &g), &z) in dz.iter_mut().zip(grad).zip(z) {
+                    *d = g * other.derivative(z);
+                }
+            }
         }
     }
 
@@ -200,7 +204,24 @@ impl Activation {
     }
 }
 
-#[inline]
+/// `f()` compiled for AVX2 and FMA when the CPU has them: the crate is built for baseline
+/// x86-64 (evcxr sets its own compiler flags), whose loops run four floats at a time.
+#[inline(always)]
+pub(crate) fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        fn run<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports the features just checked.
+            return unsafe { run(f) };
+        }
+    }
+    f()
+}
+
 fn sigmoid(z: f32) -> f32 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())

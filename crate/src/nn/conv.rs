@@ -427,9 +427,14 @@ impl Layer for Conv2d {
                     let mut c = cols.slice_mut(s![..m, ..]);
                     im2col(&g, &xb.slice(s![local.clone(), ..]), &mut c);
                     let mut d = dz.slice_mut(s![..m, ..]);
-                    d.assign(&grad_view.slice(s![rows.clone(), ..]));
-                    activation.backward_slice(
-                        pre.slice(s![rows, ..]).as_slice().expect("contiguous tile"),
+                    activation.gradient_into(
+                        pre.slice(s![rows.clone(), ..])
+                            .as_slice()
+                            .expect("contiguous tile"),
+                        grad_view
+                            .slice(s![rows, ..])
+                            .as_slice()
+                            .expect("contiguous tile"),
                         d.as_slice_mut().expect("contiguous tile"),
                     );
                     gemm_acc(&c.t(), &d.view(), &mut dk.view_mut(), true);
