@@ -36,3 +36,13 @@ if [ "$(cat "$spec_dir/kernel.json" 2>/dev/null)" != "$spec" ]; then
   echo "==> writing the Rust kernel spec to $spec_dir"
   printf '%s\n' "$spec" > "$spec_dir/kernel.json"
 fi
+# evcxr_jupyter, each time it starts, writes its own spec (no wrapper) over the one in the folder
+# it looks in (JUPYTER_PATH's, else the user's) unless that folder's version.txt is its own. So
+# the spec gets evcxr's resources too (its version.txt, and the logos Jupyter Lab shows), from an
+# install into a folder of its own.
+resources=$(mktemp -d)
+JUPYTER_PATH="$resources" "$exe" --install >/dev/null
+for f in "$resources"/kernels/rust/*; do
+  [ "$(basename "$f")" = kernel.json ] || cmp -s "$f" "$spec_dir/$(basename "$f")" || cp "$f" "$spec_dir/"
+done
+rm -rf "$resources"
