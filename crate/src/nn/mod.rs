@@ -17,7 +17,7 @@ pub mod norm;
 mod parallel;
 pub use parallel::in_pool;
 pub(crate) use parallel::keep_work_on_this_thread;
-pub(crate) use parallel::{dot, t_dot};
+pub(crate) use parallel::{dot, gemm_acc, parts_for, ranges};
 pub mod pool;
 mod saved;
 pub mod sequential;

@@ -1,6 +1,7 @@
 //! Splitting a batch's work across the cores. Each layer's heavy work is a matrix product over
 //! the rows of a batch. A convolution's (and the logistic regression's) are cut into one block of
-//! rows per core ([`dot`], [`t_dot`], [`parts_above`]). A dense layer's products are smaller
+//! rows per core ([`dot`], [`parts_above`]; the logistic regression's gradient in
+//! `models::lbfgs`). A dense layer's products are smaller
 //! (a few hundred microseconds): [`product`] cuts the output into one block per core without a
 //! reduction, and the training loop runs on one of rayon's threads ([`in_pool`]) so that the
 //! thread computes one block itself and hands over only the other. (The earlier way, rows split
@@ -224,26 +225,6 @@ pub(crate) fn dot(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
     out
 }
 
-/// aᵀ · b summed over the shared rows (a weight gradient), the rows split across the cores when
-/// the product is large.
-pub(crate) fn t_dot(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
-    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    ranges(m, parts_for(m, m * k * n))
-        .into_par_iter()
-        .map(|r| {
-            let _flush = FlushSubnormals::new();
-            let mut part = Array2::<f32>::zeros((k, n));
-            gemm_into(
-                &a.slice(s![r.clone(), ..]).t(),
-                &b.slice(s![r, ..]),
-                &mut part.view_mut(),
-            );
-            part
-        })
-        .reduce_with(|x, y| x + y)
-        .unwrap_or_else(|| Array2::zeros((k, n)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,8 +235,6 @@ mod tests {
         let b = Array2::from_shape_fn((400, 500), |(i, j)| ((i * 5 + j * 11) % 9) as f32 - 4.0);
         assert!(parts_for(300, 300 * 400 * 500) >= 1);
         assert_eq!(dot(&a.view(), &b.view()), a.dot(&b));
-        let c = Array2::from_shape_fn((300, 500), |(i, j)| ((i + 2 * j) % 7) as f32 - 3.0);
-        assert_eq!(t_dot(&a.view(), &c.view()), a.t().dot(&c));
         for (m, n) in [(128, 256), (256, 128), (784, 256), (37, 300)] {
             let a = Array2::from_shape_fn((m, 784), |(i, j)| ((i * 7 + j * 3) % 11) as f32 - 5.0);
             let b = Array2::from_shape_fn((784, n), |(i, j)| ((i * 3 + j * 5) % 7) as f32 - 3.0);
