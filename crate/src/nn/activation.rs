@@ -2,6 +2,8 @@
 
 use ndarray::{Array2, Zip};
 
+use super::simd::with_avx2;
+
 /// An element-wise activation. Keras' names and default constants.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Activation {
@@ -202,24 +204,6 @@ impl Activation {
             .and(z)
             .for_each(|g, &z| *g *= self.derivative(z));
     }
-}
-
-/// `f()` compiled for AVX2 and FMA when the CPU has them: the crate is built for baseline
-/// x86-64 (evcxr sets its own compiler flags), whose loops run four floats at a time.
-#[inline(always)]
-pub(crate) fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        fn run<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports the features just checked.
-            return unsafe { run(f) };
-        }
-    }
-    f()
 }
 
 fn sigmoid(z: f32) -> f32 {

@@ -21,6 +21,7 @@ pub(crate) use parallel::{dot, gemm_acc, parts_for, ranges};
 pub mod pool;
 mod saved;
 pub mod sequential;
+mod simd;
 mod subnormal;
 pub use subnormal::FlushSubnormals;
 pub mod zoo;

@@ -4,6 +4,7 @@ use ndarray::{Array2, Zip};
 
 use super::conv::Geometry;
 use super::layer::Layer;
+use super::simd::with_avx2;
 
 /// Keras `MaxPooling2D` / `AveragePooling2D` (windows that do not fit are dropped, as
 /// `padding="valid"`).
@@ -37,12 +38,9 @@ impl Pool2d {
         Zip::from(out.rows_mut())
             .and(x.rows())
             .par_for_each(|mut o, image| {
-                pool_image_fast(
-                    &g,
-                    kind,
-                    image.as_slice().expect("contiguous row"),
-                    o.as_slice_mut().expect("contiguous row"),
-                )
+                let image = image.as_slice().expect("contiguous row");
+                let o = o.as_slice_mut().expect("contiguous row");
+                with_avx2(|| pool_image(&g, kind, image, o))
             });
         out
     }
@@ -78,23 +76,6 @@ fn pool_image(g: &Geometry, kind: PoolKind, image: &[f32], out: &mut [f32]) {
             }
         }
     }
-}
-
-/// [`pool_image`] compiled for AVX2 when the CPU has it (the crate is built for baseline
-/// x86-64: evcxr sets its own compiler flags).
-fn pool_image_fast(g: &Geometry, kind: PoolKind, image: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        fn pool_image_avx2(g: &Geometry, kind: PoolKind, image: &[f32], out: &mut [f32]) {
-            pool_image(g, kind, image, out)
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports the features just checked.
-            return unsafe { pool_image_avx2(g, kind, image, out) };
-        }
-    }
-    pool_image(g, kind, image, out)
 }
 
 /// Max pooling's backward for one image, the windows' maxima found again in `image`: each
@@ -162,32 +143,6 @@ fn zero_outside_windows(g: &Geometry, image: &mut [f32]) {
     }
 }
 
-/// [`unpool_max`] compiled for AVX2 when the CPU has it.
-fn unpool_max_fast<const IN_PLACE: bool>(
-    g: &Geometry,
-    image: &mut [f32],
-    grad: &[f32],
-    dx: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        fn unpool_max_avx2<const IN_PLACE: bool>(
-            g: &Geometry,
-            image: &mut [f32],
-            grad: &[f32],
-            dx: &mut [f32],
-        ) {
-            unpool_max::<IN_PLACE>(g, image, grad, dx)
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports the features just checked.
-            return unsafe { unpool_max_avx2::<IN_PLACE>(g, image, grad, dx) };
-        }
-    }
-    unpool_max::<IN_PLACE>(g, image, grad, dx)
-}
-
 /// Average pooling's backward for one image: each output's gradient, scaled, added onto every
 /// pixel of its window, all channels of a pixel at once.
 fn unpool_average(g: &Geometry, grad: &[f32], dx: &mut [f32]) {
@@ -252,7 +207,7 @@ impl Layer for Pool2d {
                         .par_for_each(|mut image, gr| {
                             let image = image.as_slice_mut().expect("contiguous row");
                             let gr = gr.as_slice().expect("contiguous row");
-                            unpool_max_fast::<true>(&g, image, gr, &mut [])
+                            with_avx2(|| unpool_max::<true>(&g, image, gr, &mut []))
                         });
                     return x;
                 }
@@ -261,12 +216,12 @@ impl Layer for Pool2d {
                     .and(x.rows_mut())
                     .and(grad.rows())
                     .par_for_each(|mut d, mut image, gr| {
-                        unpool_max_fast::<false>(
-                            &g,
-                            image.as_slice_mut().expect("contiguous row"),
+                        let image = image.as_slice_mut().expect("contiguous row");
+                        let (gr, d) = (
                             gr.as_slice().expect("contiguous row"),
                             d.as_slice_mut().expect("contiguous row"),
-                        )
+                        );
+                        with_avx2(|| unpool_max::<false>(&g, image, gr, d))
                     });
                 dx
             }
