@@ -141,7 +141,8 @@ def svg_title(data):
     return html.unescape(found.group(1)).strip() if found else None
 
 
-OWN_NUMBER = re.compile(r"^\s*(Figure|Fig\.|Table)\s+(\d+)\s*[:.]\s*", re.I)
+# The report's own number, whole ("Table 6.2: ..." is Table 6.2, not Table 6 with a title "2: ...").
+OWN_NUMBER = re.compile(r"^\s*(Figure|Fig\.|Table)\s+(\d+(?:\.\d+)*)\s*[:.]\s*", re.I)
 
 
 def renumbered(kind, n, caption):
@@ -151,7 +152,7 @@ def renumbered(kind, n, caption):
     if not found:
         return caption
     rest = caption[found.end():]
-    return rest if int(found.group(2)) == n else f"{rest} (the report's {found.group(1)} {found.group(2)})"
+    return rest if found.group(2) == str(n) else f"{rest} (the report's {found.group(1)} {found.group(2)})"
 
 
 def caption_output(kind, n, caption):
