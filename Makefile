@@ -82,6 +82,8 @@ test: setup
 	cargo clippy --all-targets --all-features -- -D warnings
 	# With the server: its API tests and the page in headless Chromium (crate/tests/serve/).
 	cargo test --quiet --features serve
+	# Kernels one at a time all build in one folder, $$TMPDIR/fashion-lab-kernel-0 (a stand-in kernel).
+	python3 tools/test_kernel_folders.py
 	# The runner must fail panics, `?` errors and compile errors (std-only notebooks, seconds each),
 	# and the kernel must build Cargo.lock's versions (locked-deps: one `:dep` of a tiny crate).
 	$(PY) tools/test_runner.py

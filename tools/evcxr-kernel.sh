@@ -4,7 +4,8 @@
 #     evcxr-kernel.sh EVCXR_JUPYTER --control_file CONNECTION_FILE
 #
 # evcxr builds every cell in a Cargo project of its own, EVCXR_TMPDIR. This puts that project in a
-# fresh folder per kernel and makes the kernel build the versions of the repository's Cargo.lock:
+# folder of its own per kernel ($dir, below: $TMPDIR/fashion-lab-kernel-<slot>) and makes the
+# kernel build the versions of the repository's Cargo.lock:
 #
 #   $dir/build/                  evcxr's project (EVCXR_TMPDIR)
 #   $dir/pin/                    a package depending on fashion-lab (written below)
@@ -34,10 +35,39 @@ tools=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$tools")
 tmp=${TMPDIR:-/tmp}
 
-# Leftovers: our kernel folders whose kernel process is gone (folders without a pid file yet are
-# being made right now, unless they are older than a minute).
+# The kernel's folder has a fixed name, $tmp/fashion-lab-kernel-<slot>: the first slot whose lock
+# ($tmp/fashion-lab-kernel-<slot>.lock) no running kernel holds; this process takes the lock and
+# evcxr_jupyter keeps it, being this process after `exec`. Why a fixed name: evcxr's compile cache
+# (`:cache`, ~/.cache/evcxr) keys a crate's build by its compiler command line with the kernel's
+# target folder left out, but keeps the build's dep-info as it was written, naming the files the
+# crate includes from its build script's output folder, which lies in the target folder of the
+# kernel that compiled it first. In a folder of another name Cargo finds those files missing, so
+# serde_core, thiserror, pulp and rustversion (and the ~30 crates above them, polars among them)
+# were "compiled" again, from the cache, in every build of every cell: about 2 s of each cell.
+# Kernels one at a time all run in slot 0 and find their files; a kernel beside them (slot 1 on)
+# reuses slot 0's builds as before. tools/kernel-workspace.toml says how the builds of the earlier
+# random folders are left behind. Without flock (macOS) each kernel gets a new folder, as before.
+dir=
+if command -v flock >/dev/null 2>&1; then
+  slot=0
+  while [ "$slot" -lt 32 ]; do
+    exec 9>"$tmp/fashion-lab-kernel-$slot.lock"
+    if flock -n 9; then
+      dir=$tmp/fashion-lab-kernel-$slot
+      rm -rf "$dir"  # a kernel that died without its watcher (the lock is ours now)
+      mkdir -p "$dir"
+      break
+    fi
+    exec 9>&-
+    slot=$((slot + 1))
+  done
+fi
+
+# Leftovers of kernels without a slot: folders whose kernel process is gone (folders without a pid
+# file yet are being made right now, unless they are older than a minute).
 for old in "$tmp"/fashion-lab-kernel-*; do
   [ -d "$old" ] && [ -O "$old" ] || continue
+  case ${old##*-} in *[!0-9]*) ;; *) continue ;; esac  # a slot: its lock's holder owns it
   if [ -f "$old/pid" ]; then
     kill -0 "$(cat "$old/pid")" 2>/dev/null && continue
   elif [ -z "$(find "$old" -maxdepth 0 -mmin +1 2>/dev/null)" ]; then
@@ -46,7 +76,7 @@ for old in "$tmp"/fashion-lab-kernel-*; do
   rm -rf "$old"
 done
 
-dir=$(mktemp -d "$tmp/fashion-lab-kernel-XXXXXX")
+[ -n "$dir" ] || dir=$(mktemp -d "$tmp/fashion-lab-kernel-XXXXXX")
 echo $$ > "$dir/pid"  # exec keeps this process id for evcxr_jupyter
 mkdir -p "$dir/build" "$dir/pin/src" "$dir/evcxr"
 cp "$tools/kernel-workspace.toml" "$dir/kernel-workspace.toml"
@@ -67,11 +97,13 @@ fashion-lab = { path = "$crate" }
 EOF
 : > "$dir/pin/src/lib.rs"
 
-watch='while kill -0 "$1" 2>/dev/null; do sleep 2; done; rm -rf "$2"'
+# A slot's folder is removed only under its lock: a new kernel may have taken the slot already.
+watch='while kill -0 "$1" 2>/dev/null; do sleep 2; done
+if [ -f "$2.lock" ]; then flock -n "$2.lock" rm -rf "$2"; else rm -rf "$2"; fi'
 if command -v setsid >/dev/null 2>&1; then
-  setsid sh -c "$watch" watcher $$ "$dir" </dev/null >/dev/null 2>&1 &
+  setsid sh -c "$watch" watcher $$ "$dir" </dev/null >/dev/null 2>&1 9>&- &
 else
-  sh -c "$watch" watcher $$ "$dir" </dev/null >/dev/null 2>&1 &
+  sh -c "$watch" watcher $$ "$dir" </dev/null >/dev/null 2>&1 9>&- &
 fi
 
 export EVCXR_TMPDIR="$dir/build"

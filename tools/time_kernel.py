@@ -2,7 +2,11 @@
 """Times a fresh Rust kernel's cells as the notebooks start: the crate's `:dep` (first cell),
 `use fashion_lab::*;`, then trivial cells, and optionally one MLP training as `bench mlp-epoch`.
 
-    time_kernel.py [--kernel rust] [--trivial 3] [--epoch] [--evcxr-timing]
+    time_kernel.py [--kernel rust] [--trivial 3] [--printed 3] [--epoch] [--evcxr-timing]
+
+Two kinds of trivial cell: one whose last line is a `u64` (evcxr compiles it twice: first calling
+`evcxr_display()` on the value, which a `u64` lacks, then printing it with `Debug`), and one that
+prints the value itself (one compile).
 
 Prints one line per cell (`cell <n> <seconds>s <first line>`), then how the Cargo.lock of the
 kernel's build project (`:last_compile_dir`) compares with the repository's, and last a JSON
@@ -25,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIRST = ':cache 4096\n:dep fashion-lab = { path = "../crate" }'
 USE = "use fashion_lab::*;"
 TRIVIAL = "let trivial_{n}: u64 = {n} + 1;\ntrivial_{n}"
+PRINTED = 'let printed_{n}: u64 = {n} + 1;\nprintln!("{{printed_{n}}}");'
 # bench.rs's mlp_epoch, in a cell: 5 epochs on the 60k training images, median seconds per epoch.
 EPOCH = """let data: FashionMnist = FashionMnist::load()?;
 let (train, test): (LabelledSet, LabelledSet) = (Scale255.labelled(&data.train)?, Scale255.labelled(&data.test)?);
@@ -90,7 +95,8 @@ def compare_locks(build_dir: Path, root: Path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernel", default="rust")
-    ap.add_argument("--trivial", type=int, default=3, help="trivial cells after the first two")
+    ap.add_argument("--trivial", type=int, default=3, help="trivial cells after the first two, value last")
+    ap.add_argument("--printed", type=int, default=0, help="then trivial cells that print their value")
     ap.add_argument("--epoch", action="store_true", help="also train the MLP of bench mlp-epoch")
     ap.add_argument("--evcxr-timing", action="store_true", help="turn on evcxr's :timing first")
     ap.add_argument("--root", type=Path, default=ROOT, help="the project whose notebooks/ and crate/ to use")
@@ -103,6 +109,7 @@ def main():
     try:
         cells = ([":timing"] if args.evcxr_timing else []) + [FIRST, USE]
         cells += [TRIVIAL.format(n=n) for n in range(1, args.trivial + 1)]
+        cells += [PRINTED.format(n=n) for n in range(1, args.printed + 1)]
         cells += [EPOCH] if args.epoch else []
         cells += [":last_compile_dir"]
         for n, code in enumerate(cells, 1):
