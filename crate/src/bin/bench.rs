@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use fashion_lab::error::Result;
 use fashion_lab::models::{KnnClassifier, KnnWeights};
-use fashion_lab::nn::{softmax_cross_entropy, Activation, FlushSubnormals, Padding, Sequential};
+use fashion_lab::nn::{
+    softmax_cross_entropy, Activation, FlushSubnormals, Padding, Products, Sequential,
+};
 use fashion_lab::train::{fit_in, Optimizer, RunStore, TrainConfig};
 use fashion_lab::{accuracy, scale_255, Classifier, FashionMnist, MinMaxScaler, Scale255, Scaler};
 
@@ -37,6 +39,14 @@ const WORKLOADS: &[(&str, &str)] = &[
     (
         "cnn-epoch",
         "report 001's CNN (conv 32/64/128 3x3 same, max-pool, dense 128, dropout 0.5), Adam, batch 128, one epoch on 54k: seconds, test accuracy",
+    ),
+    (
+        "cnn-epoch-bf16",
+        "cnn-epoch with the convolutions' products on bf16 inputs, f32 sums (Products::Bf16; f32 where the CPU lacks AVX-512 BF16)",
+    ),
+    (
+        "cnn-profile-bf16",
+        "cnn-profile with the convolutions' products on bf16 inputs",
     ),
     (
         "store-overhead",
@@ -165,11 +175,12 @@ fn mlp_long() -> Result<(f64, f64)> {
     Ok((seconds.iter().sum::<f64>() / epochs as f64, acc))
 }
 
-fn cnn_epoch() -> Result<(f64, f64)> {
+fn cnn_epoch(products: Products) -> Result<(f64, f64)> {
     let data = FashionMnist::load()?;
     let train = data.train.select(&(0..54_000).collect::<Vec<_>>())?;
     let (train, test) = (Scale255.labelled(&train)?, Scale255.labelled(&data.test)?);
     let mut model = report_001_cnn()?;
+    model.set_products(products);
     let config = TrainConfig::default()
         .batch_size(128)
         .optimizer(Optimizer::adam())
@@ -182,8 +193,10 @@ fn cnn_epoch() -> Result<(f64, f64)> {
 
 /// Milliseconds per training step spent in each layer's forward and backward pass (and the
 /// optimiser), report 001's CNN, batch 128 — where the time of `cnn-epoch` goes.
-fn cnn_profile() -> Result<(f64, f64)> {
-    profile(report_001_cnn()?, 30, 54_000)
+fn cnn_profile(products: Products) -> Result<(f64, f64)> {
+    let mut model = report_001_cnn()?;
+    model.set_products(products);
+    profile(model, 30, 54_000)
 }
 
 /// As `cnn-profile`, for `mlp-epoch`'s MLP.
@@ -582,9 +595,11 @@ fn main() -> ExitCode {
     let result = match workload.as_str() {
         "knn-full" => knn_full(),
         "mlp-epoch" => mlp_epoch(),
-        "cnn-epoch" => cnn_epoch(),
+        "cnn-epoch" => cnn_epoch(Products::F32),
+        "cnn-epoch-bf16" => cnn_epoch(Products::Bf16),
         "mlp-long" => mlp_long(),
-        "cnn-profile" => cnn_profile(),
+        "cnn-profile" => cnn_profile(Products::F32),
+        "cnn-profile-bf16" => cnn_profile(Products::Bf16),
         "mlp-profile" => mlp_profile(),
         "logistic" => logistic(),
         "store-overhead" => store_overhead(),

@@ -10,9 +10,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
+use super::bf16::{self, Products};
 use super::init::Initializer;
 use super::layer::{Layer, Param};
-use super::parallel::{gemm_acc, gemm_into, parts_above, ranges, split_rows_mut};
+use super::parallel::{gemm_acc, parts_above, ranges, split_rows_mut};
 use super::subnormal::FlushSubnormals;
 use crate::error::{Error, Result};
 
@@ -209,6 +210,24 @@ const TILE_ROWS: usize = 512;
 /// products' threshold) report 002's CNN 4 at batch 32 ran its convolutions on one core.
 const CONV_PARALLEL_MIN_WORK: usize = 2_000_000;
 
+/// c = a · b (or += when `accumulate`) in the arithmetic chosen.
+fn multiply(
+    products: Products,
+    a: &ArrayView2<f32>,
+    b: &ArrayView2<f32>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+) {
+    match products {
+        Products::F32 => gemm_acc(a, b, c, accumulate),
+        // A first layer's 9-long sums would be mostly padding in bf16 tiles (16 pairs).
+        Products::Bf16 if a.ncols().min(b.ncols()).min(a.nrows()) >= 32 => {
+            bf16::product(a, b, c, accumulate, gemm_acc)
+        }
+        Products::Bf16 => gemm_acc(a, b, c, accumulate),
+    }
+}
+
 /// Keras `Conv2D(filters, kernel_size, strides, padding, activation)` on NHWC rows.
 #[derive(Clone, Debug)]
 pub struct Conv2d {
@@ -221,6 +240,8 @@ pub struct Conv2d {
     pub filters: usize,
     /// False for the first layer: nothing needs ∂loss/∂input there, so it is not computed.
     pub input_grad: bool,
+    /// The arithmetic of the layer's three products (forward, ∂loss/∂input, ∂loss/∂kernel).
+    pub products: Products,
     /// The last training batch and its pre-activations, for backward (the receptive fields are
     /// cut again there, tile by tile, rather than kept).
     saved: Option<(Array2<f32>, Array2<f32>)>,
@@ -280,6 +301,7 @@ impl Conv2d {
             geometry,
             filters,
             input_grad: true,
+            products: Products::F32,
             saved: None,
             spare: Spare::default(),
         }
@@ -320,7 +342,7 @@ impl Conv2d {
         let z_blocks = split_rows_mut(z.view_mut(), &items, px);
         let out_blocks = split_rows_mut(out.view_mut(), &items, px);
         let (kernel, bias, activation) = (&self.kernel.value, &self.bias.value, self.activation);
-        let tile = self.tile_images();
+        let (tile, products) = (self.tile_images(), self.products);
         z_blocks
             .into_par_iter()
             .zip(out_blocks)
@@ -335,7 +357,7 @@ impl Conv2d {
                     let mut c = cols.slice_mut(s![..(end - start) * px, ..]);
                     im2col(g, &x.slice(s![start..end, ..]), &mut c);
                     let mut zt = zb.slice_mut(s![rows.clone(), ..]);
-                    gemm_into(&c.view(), &kernel.view(), &mut zt);
+                    multiply(products, &c.view(), &kernel.view(), &mut zt, false);
                     activation.add_bias_apply(
                         zt.as_slice_mut().expect("contiguous tile"),
                         ob.slice_mut(s![rows, ..])
@@ -408,7 +430,7 @@ impl Layer for Conv2d {
         let x_blocks = split_rows_mut(x.view_mut(), &items, 1);
         let (kernel, input_grad, activation) =
             (&self.kernel.value, self.input_grad, self.activation);
-        let (filters, tile) = (self.filters, self.tile_images());
+        let (filters, tile, products) = (self.filters, self.tile_images(), self.products);
         let (pre, grad_view) = (&z, &grad.view());
         let sums = x_blocks
             .into_par_iter()
@@ -437,12 +459,12 @@ impl Layer for Conv2d {
                             .expect("contiguous tile"),
                         d.as_slice_mut().expect("contiguous tile"),
                     );
-                    gemm_acc(&c.t(), &d.view(), &mut dk.view_mut(), true);
+                    multiply(products, &c.t(), &d.view(), &mut dk.view_mut(), true);
                     db += &d.sum_axis(Axis(0));
                     if input_grad {
                         // The tile's fields are used: their buffer takes ∂loss/∂fields, and
                         // the tile's images (cut already) take ∂loss/∂images.
-                        gemm_into(&d.view(), &kernel.t(), &mut c);
+                        multiply(products, &d.view(), &kernel.t(), &mut c, false);
                         col2im(&g, &c.view(), &mut xb.slice_mut(s![local, ..]));
                     }
                     start = end;
@@ -461,6 +483,10 @@ impl Layer for Conv2d {
         } else {
             Array2::zeros((n, 0))
         }
+    }
+
+    fn set_products(&mut self, products: Products) {
+        self.products = products;
     }
 
     fn params(&self) -> Vec<&Param> {
@@ -538,6 +564,44 @@ mod tests {
                     assert!((a - w).abs() < 1e-5, "k {k} stride {stride} {padding:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn bf16_products_stay_within_bf16_rounding_of_f32() {
+        // Report 001's second convolution's shape, on a few images; linear, since a ReLU's mask
+        // flips where a pre-activation near 0 changes sign, which is not the products' doing.
+        let g = Geometry::new((14, 14, 32), 3, 1, Padding::Same).expect("geometry");
+        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(5);
+        let mut f32_layer = Conv2d::new(g, 64, Activation::Linear, Initializer::HeNormal, &mut rng);
+        let mut bf16_layer = f32_layer.clone();
+        bf16_layer.set_products(Products::Bf16);
+        let x = Array2::from_shape_fn((3, g.input_len()), |(i, j)| {
+            ((i * 13 + j * 7) % 17) as f32 / 16.0
+        });
+        let grad = Array2::from_shape_fn((3, g.out_pixels() * 64), |(i, j)| {
+            ((i + j * 3) % 9) as f32 / 4.0 - 1.0
+        });
+        let (out, out_bf16) = (f32_layer.forward(&x), bf16_layer.forward(&x));
+        let (dx, dx_bf16) = (f32_layer.backward(&grad), bf16_layer.backward(&grad));
+        // Relative to each array's largest value: bf16 keeps 8 bits, so ~0.4 % a factor.
+        let close = |a: &Array2<f32>, b: &Array2<f32>, what: &str| {
+            let top = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let worst = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(
+                worst <= 0.02 * top,
+                "{what}: off by {worst}, largest value {top}"
+            );
+        };
+        close(&out, &out_bf16, "outputs");
+        close(&dx, &dx_bf16, "∂loss/∂input");
+        close(
+            &f32_layer.kernel.grad,
+            &bf16_layer.kernel.grad,
+            "∂loss/∂kernel",
+        );
+        if crate::nn::bf16_available() {
+            assert_ne!(out, out_bf16, "the bf16 products ran in f32");
         }
     }
 

@@ -69,6 +69,9 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
         self.buffers().iter().map(|b| b.len()).sum()
     }
     fn clone_box(&self) -> Box<dyn Layer>;
+    /// The arithmetic of the layer's matrix products, for layers that offer a choice (the
+    /// convolutions); others ignore it.
+    fn set_products(&mut self, _products: super::bf16::Products) {}
 }
 
 impl Clone for Box<dyn Layer> {

@@ -5,6 +5,7 @@
 
 pub mod activation;
 mod alloc;
+pub mod bf16;
 pub mod conv;
 pub mod dense;
 pub mod dropout;
@@ -28,6 +29,7 @@ pub mod zoo;
 
 pub use crate::base::argmax_rows;
 pub use activation::Activation;
+pub use bf16::{bf16_available, Products};
 pub use conv::{Conv2d, Padding};
 pub use dense::Dense;
 pub use dropout::{Dropout, Flatten};

@@ -213,6 +213,14 @@ impl Model {
         Ok((loss, acc))
     }
 
+    /// The arithmetic of the convolutions' products: [`Products::Bf16`] rounds their inputs to
+    /// bf16 (sums stay f32) where the CPU has AVX-512 BF16, about twice as fast there.
+    pub fn set_products(&mut self, products: super::Products) {
+        for layer in &mut self.layers {
+            layer.set_products(products);
+        }
+    }
+
     pub fn params(&self) -> Vec<&Param> {
         self.layers.iter().flat_map(|l| l.params()).collect()
     }

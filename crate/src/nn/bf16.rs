@@ -1,0 +1,831 @@
+//! Matrix products on bf16 inputs with f32 sums, for the convolutions' products when a model
+//! asks for them ([`Products::Bf16`]) and the CPU has AVX-512 BF16. Its `vdpbf16ps` does 32
+//! multiply-adds per instruction, twice what an f32 FMA does on this CPU (Zen 4): each input is
+//! rounded to bf16 (8 bits of mantissa, to nearest even; subnormals to zero, as the instruction
+//! does), each product and every sum stays f32.
+//!
+//! Layout: vdpbf16ps multiplies lanes of two bf16 *pairs* and adds both products to an f32 lane,
+//! so both factors are packed as pairs along the summed dimension k: a u32 holds the value of an
+//! even k in its low half and of the next k in its high half (an odd k gets a zero partner).
+//! The left factor is read through two strides (pair (row r, pair p) at `r·rs + p·ps`), so a
+//! row-major matrix and the transpose of one both pack by whole rows, without a transpose.
+
+use std::cell::RefCell;
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// Which arithmetic a layer's matrix products use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Products {
+    /// f32 inputs and sums (the gemm crate).
+    #[default]
+    F32,
+    /// bf16 inputs, f32 sums, where the CPU has AVX-512 BF16; f32 elsewhere.
+    Bf16,
+}
+
+/// Whether this CPU runs [`Products::Bf16`] as bf16 (else such products run in f32).
+pub fn bf16_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `x` rounded to bf16 as the instructions round it: to nearest even, subnormals to zero.
+#[inline(always)]
+pub fn to_bf16(x: f32) -> u16 {
+    let bits = x.to_bits();
+    if bits & 0x7f80_0000 == 0 {
+        return ((bits >> 16) & 0x8000) as u16;
+    }
+    if x.is_nan() {
+        return ((bits >> 16) | 0x0040) as u16;
+    }
+    (bits.wrapping_add(0x7fff + ((bits >> 16) & 1)) >> 16) as u16
+}
+
+/// The f32 a bf16 value stands for.
+#[inline(always)]
+pub fn from_bf16(h: u16) -> f32 {
+    f32::from_bits((h as u32) << 16)
+}
+
+#[inline(always)]
+fn pair(even: f32, odd: f32) -> u32 {
+    to_bf16(even) as u32 | (to_bf16(odd) as u32) << 16
+}
+
+/// Rows of the left factor per register tile, and columns of the right factor per tile (two
+/// registers): 24 accumulators of 32.
+const MR: usize = 12;
+const NR: usize = 32;
+
+thread_local! {
+    /// Packing buffers, one pair per thread, kept between calls: a convolution tile's left
+    /// factor is a few hundred kilobytes, which a fresh allocation would map and zero each time.
+    static BUFFERS: RefCell<(Vec<u32>, Vec<u32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// c = a · b, or c += a · b when `accumulate`, with bf16 inputs and f32 sums. Runs in f32
+/// (`f32_product`) when the CPU lacks AVX-512 BF16.
+pub(crate) fn product(
+    a: &ArrayView2<f32>,
+    b: &ArrayView2<f32>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+    f32_product: impl FnOnce(&ArrayView2<f32>, &ArrayView2<f32>, &mut ArrayViewMut2<f32>, bool),
+) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    assert!(
+        b.nrows() == k && c.dim() == (m, n),
+        "matrix product shapes: {m}×{k} · {}×{n} into {:?}",
+        b.nrows(),
+        c.dim()
+    );
+    if !bf16_available() || c.strides()[1] != 1 || c.strides()[0] < 0 || m == 0 || n == 0 {
+        return f32_product(a, b, c, accumulate);
+    }
+    if k == 0 {
+        if !accumulate {
+            c.fill(0.0);
+        }
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if amx::available() {
+        return amx::product(a, b, c, accumulate);
+    }
+    BUFFERS.with(|buffers| {
+        let (left, right) = &mut *buffers.borrow_mut();
+        let left = pack_left(a, left);
+        let ldb = pack_right(b, right);
+        // SAFETY: avx512f and avx512bf16 were checked above; `left` holds m rows of k/2 pairs
+        // at its strides and `right` k/2 rows of `ldb` ≥ n pairs (ldb a multiple of NR), as
+        // packed just now; `c` is m × n with unit column stride.
+        unsafe { product_packed(m, n, k.div_ceil(2), left, right, ldb, c, accumulate) }
+    });
+}
+
+/// The left factor's pairs and strides: (pairs, row stride, pair stride).
+struct Left<'a> {
+    pairs: &'a [u32],
+    rs: usize,
+    ps: usize,
+}
+
+/// Packs `a` (m × k) as m rows of k/2 pairs, by whole rows of its memory: a row-major `a` as
+/// pairs along each row, the transpose of a row-major matrix (`x.t()`) as pairs of its rows.
+fn pack_left<'a>(a: &ArrayView2<f32>, buffer: &'a mut Vec<u32>) -> Left<'a> {
+    let (m, k) = a.dim();
+    let kp = k.div_ceil(2);
+    buffer.clear();
+    buffer.resize(m * kp, 0);
+    if a.strides()[1] == 1 || k == 1 {
+        for (r, out) in buffer.chunks_exact_mut(kp).enumerate() {
+            pack_along(&a.row(r), out);
+        }
+        Left {
+            pairs: buffer,
+            rs: kp,
+            ps: 1,
+        }
+    } else {
+        // Pairs of a's columns, which are rows of the matrix a is the transpose of.
+        for (p, out) in buffer.chunks_exact_mut(m).enumerate() {
+            let odd = (2 * p + 1 < k).then(|| a.column(2 * p + 1));
+            pack_rows(&a.column(2 * p), odd.as_ref(), out);
+        }
+        Left {
+            pairs: buffer,
+            rs: 1,
+            ps: m,
+        }
+    }
+}
+
+/// Packs `b` (k × n) as k/2 rows of pairs of its rows, each row `ldb` long (n rounded up to
+/// NR, zeros after n); returns `ldb`.
+fn pack_right(b: &ArrayView2<f32>, buffer: &mut Vec<u32>) -> usize {
+    let (k, n) = b.dim();
+    let ldb = n.div_ceil(NR) * NR;
+    buffer.clear();
+    buffer.resize(k.div_ceil(2) * ldb, 0);
+    for (p, out) in buffer.chunks_exact_mut(ldb).enumerate() {
+        let odd = (2 * p + 1 < k).then(|| b.row(2 * p + 1));
+        pack_rows(&b.row(2 * p), odd.as_ref(), &mut out[..n]);
+    }
+    ldb
+}
+
+/// `out[j]` = (v[2j], v[2j + 1]) for one vector (a zero partner after an odd length).
+fn pack_along(v: &ndarray::ArrayView1<f32>, out: &mut [u32]) {
+    match v.as_slice() {
+        Some(s) => {
+            let (pairs, rest) = s.split_at(s.len() / 2 * 2);
+            #[cfg(target_arch = "x86_64")]
+            if bf16_available() {
+                // SAFETY: the features were just checked.
+                unsafe { x86::pack_along(pairs, out) };
+            } else {
+                for (o, p) in out.iter_mut().zip(pairs.chunks_exact(2)) {
+                    *o = pair(p[0], p[1]);
+                }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            for (o, p) in out.iter_mut().zip(pairs.chunks_exact(2)) {
+                *o = pair(p[0], p[1]);
+            }
+            if let Some(&last) = rest.first() {
+                out[pairs.len() / 2] = pair(last, 0.0);
+            }
+        }
+        None => {
+            for (j, o) in out.iter_mut().enumerate() {
+                let odd = if 2 * j + 1 < v.len() {
+                    v[2 * j + 1]
+                } else {
+                    0.0
+                };
+                *o = pair(v[2 * j], odd);
+            }
+        }
+    }
+}
+
+/// `out[j]` = (even[j], odd[j]) for two vectors of the same length (`odd` None: zeros).
+fn pack_rows(
+    even: &ndarray::ArrayView1<f32>,
+    odd: Option<&ndarray::ArrayView1<f32>>,
+    out: &mut [u32],
+) {
+    match (even.as_slice(), odd.map(|o| o.as_slice())) {
+        (Some(e), Some(Some(o))) => {
+            #[cfg(target_arch = "x86_64")]
+            if bf16_available() {
+                // SAFETY: the features were just checked.
+                unsafe { x86::pack_rows(e, o, out) };
+                return;
+            }
+            for ((out, &e), &o) in out.iter_mut().zip(e).zip(o) {
+                *out = pair(e, o);
+            }
+        }
+        _ => {
+            for (j, out) in out.iter_mut().enumerate() {
+                *out = pair(even[j], odd.map_or(0.0, |o| o[j]));
+            }
+        }
+    }
+}
+
+/// c (m × n) = left · right (or += ), tile by tile: panels of NR columns of `right`, each run
+/// against every MR rows of `left` (a panel of `right`, kp · NR pairs, stays in L1).
+///
+/// # Safety
+/// The CPU has avx512f and avx512bf16; `left` holds pair (r, p) at `r·rs + p·ps` for r < m,
+/// p < kp; `right` holds kp rows of `ldb` pairs (ldb ≥ n, a multiple of NR); `c` is m × n with
+/// unit column stride.
+#[allow(clippy::too_many_arguments)]
+unsafe fn product_packed(
+    m: usize,
+    n: usize,
+    kp: usize,
+    left: Left<'_>,
+    right: &[u32],
+    ldb: usize,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let ldc = c.strides()[0] as usize;
+        let cp = c.as_mut_ptr();
+        for j0 in (0..n).step_by(NR) {
+            let cols = (n - j0).min(NR);
+            let mut i0 = 0;
+            while i0 < m {
+                let rows = (m - i0).min(MR);
+                let t = x86::Tile {
+                    kp,
+                    a: left.pairs.as_ptr().add(i0 * left.rs),
+                    rs: left.rs,
+                    ps: left.ps,
+                    b: right.as_ptr().add(j0),
+                    ldb,
+                    c: cp.add(i0 * ldc + j0),
+                    ldc,
+                    cols,
+                    accumulate,
+                };
+                x86::tile_rows(rows, &t);
+                i0 += rows;
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (m, n, kp, left, right, ldb, c, accumulate);
+        unreachable!("bf16 products run only where bf16_available()");
+    }
+}
+
+/// The same products on AMX tiles (`tdpbf16ps`: a 16 × 16 f32 tile += 16 rows of 16 bf16 pairs
+/// times 16 pairs of 16 columns), where the CPU has AMX-BF16 and Linux grants the tile state.
+/// One core here: about 1,500 G multiply-adds a second in a loop of tile products, against ~100
+/// G for f32 FMAs. Both factors are padded with zeros to whole tiles, and the result goes through
+/// a buffer of whole tiles.
+#[cfg(target_arch = "x86_64")]
+mod amx {
+    use std::arch::asm;
+    use std::sync::OnceLock;
+
+    use ndarray::{ArrayView2, ArrayViewMut2};
+
+    use super::{pack_along, pack_rows};
+
+    /// Whether AMX-BF16 runs here: the CPU says so (CPUID 7: EDX bits 22 and 24) and Linux
+    /// grants this process the tile data state (arch_prctl ARCH_REQ_XCOMP_PERM, XTILEDATA).
+    pub(super) fn available() -> bool {
+        static AVAILABLE: OnceLock<bool> = OnceLock::new();
+        *AVAILABLE.get_or_init(|| {
+            // CPUID leaf 7 exists on every x86-64 CPU that has AVX-512 (checked first).
+            let cpu = super::bf16_available()
+                && std::arch::x86_64::__cpuid_count(7, 0).edx & (1 << 22 | 1 << 24)
+                    == (1 << 22 | 1 << 24);
+            const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+            const XFEATURE_XTILEDATA: libc::c_long = 18;
+            // SAFETY: a plain system call with two integers; it fails (non-zero) where unknown.
+            cpu && unsafe {
+                libc::syscall(
+                    libc::SYS_arch_prctl,
+                    ARCH_REQ_XCOMP_PERM,
+                    XFEATURE_XTILEDATA,
+                )
+            } == 0
+        })
+    }
+
+    /// Packing buffers kept between calls (see the module's): the left and right factors, a
+    /// scratch for the transposed case, and the product's whole tiles.
+    type Buffers = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<f32>);
+
+    thread_local! {
+        static BUFFERS: std::cell::RefCell<Buffers> =
+            const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
+    }
+
+    /// c = a · b or c += a · b (checked shapes, unit column stride of c, m, n, k > 0).
+    pub(super) fn product(
+        a: &ArrayView2<f32>,
+        b: &ArrayView2<f32>,
+        c: &mut ArrayViewMut2<f32>,
+        accumulate: bool,
+    ) {
+        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        let transposed = a.strides()[1] != 1 && a.strides()[0] == 1 && k > 1;
+        let pairs = k.div_ceil(2);
+        BUFFERS.with(|buffers| {
+            let (left, right, scratch, out) = &mut *buffers.borrow_mut();
+            // A left factor stored by columns (the transpose of a row-major matrix) is the
+            // right factor of the transposed product, c^T = b^T · a^T, which packs by rows.
+            let (rows, cols) = if transposed { (n, m) } else { (m, n) };
+            let kp = pairs.div_ceil(16) * 16;
+            let (rows_pad, ldb) = (rows.div_ceil(32) * 32, cols.div_ceil(32) * 32);
+            // Only the padding is zeroed: the packing writes every other value.
+            grow(left, rows_pad * kp);
+            grow(right, kp * ldb);
+            if transposed {
+                pack_right_rows(b, scratch, n, n);
+                for j in 0..n {
+                    let row = &mut left[j * kp..(j + 1) * kp];
+                    for (p, v) in row[..pairs].iter_mut().enumerate() {
+                        *v = scratch[p * n + j];
+                    }
+                    row[pairs..].fill(0);
+                }
+                pack_right_rows(&a.t(), right, m, ldb);
+            } else {
+                for r in 0..m {
+                    let row = &mut left[r * kp..(r + 1) * kp];
+                    pack_along(&a.row(r), &mut row[..pairs]);
+                    row[pairs..].fill(0);
+                }
+                pack_right_rows(b, right, n, ldb);
+            }
+            left[rows * kp..rows_pad * kp].fill(0);
+            right[pairs * ldb..kp * ldb].fill(0);
+            // Every value of `out` is stored by a tile: no zeroing.
+            grow(out, rows_pad * ldb);
+            // SAFETY: AMX was granted (available()); the buffers hold whole tiles as sized above.
+            unsafe {
+                tiles(
+                    rows_pad,
+                    kp,
+                    ldb,
+                    left.as_ptr(),
+                    right.as_ptr(),
+                    out.as_mut_ptr(),
+                )
+            };
+            for i in 0..m {
+                let row = c
+                    .row_mut(i)
+                    .into_slice()
+                    .expect("unit column stride, checked");
+                match (transposed, accumulate) {
+                    (false, false) => row.copy_from_slice(&out[i * ldb..i * ldb + n]),
+                    (false, true) => row
+                        .iter_mut()
+                        .zip(&out[i * ldb..i * ldb + n])
+                        .for_each(|(v, x)| *v += x),
+                    (true, false) => row
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(j, v)| *v = out[j * ldb + i]),
+                    (true, true) => row
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(j, v)| *v += out[j * ldb + i]),
+                }
+            }
+        });
+    }
+
+    /// `buffer` at least `len` long, its values stale.
+    fn grow<T: Copy + Default>(buffer: &mut Vec<T>, len: usize) {
+        if buffer.len() < len {
+            buffer.resize(len, T::default());
+        }
+    }
+
+    /// Pairs of rows of `b` (k × n) into rows `ld` long: `out[p·ld + j]` = (b[2p, j], b[2p+1, j])
+    /// for j < n, zeros from n to ld.
+    fn pack_right_rows(b: &ArrayView2<f32>, out: &mut Vec<u32>, n: usize, ld: usize) {
+        let k = b.nrows();
+        grow(out, k.div_ceil(2) * ld);
+        for p in 0..k.div_ceil(2) {
+            let row = &mut out[p * ld..(p + 1) * ld];
+            let odd = (2 * p + 1 < k).then(|| b.row(2 * p + 1));
+            pack_rows(&b.row(2 * p), odd.as_ref(), &mut row[..n]);
+            row[n..].fill(0);
+        }
+    }
+
+    #[repr(C, align(64))]
+    struct TileConfig {
+        palette: u8,
+        start_row: u8,
+        reserved: [u8; 14],
+        bytes_per_row: [u16; 16],
+        rows: [u8; 16],
+    }
+
+    /// out (rows × ldb f32, zeroed) += left (rows × kp pairs) · right (kp × ldb pairs); rows a
+    /// multiple of 32, kp of 16, ldb of 32. Tiles 0–3 hold a 32 × 32 block of out, 4–5 two
+    /// 16-row strips of left, 6–7 two 16-column strips of right.
+    ///
+    /// # Safety
+    /// AMX granted; the three buffers as described.
+    unsafe fn tiles(
+        rows: usize,
+        kp: usize,
+        ldb: usize,
+        left: *const u32,
+        right: *const u32,
+        out: *mut f32,
+    ) {
+        let mut config = TileConfig {
+            palette: 1,
+            start_row: 0,
+            reserved: [0; 14],
+            bytes_per_row: [0; 16],
+            rows: [0; 16],
+        };
+        for t in 0..8 {
+            config.bytes_per_row[t] = 64;
+            config.rows[t] = 16;
+        }
+        let (ls, rs, os) = (kp * 4, ldb * 4, ldb * 4);
+        // SAFETY (the whole body): every tile load reads 16 rows of 64 bytes inside its buffer
+        // (rows, kp and ldb are whole tiles) and every store writes 16 rows of 64 bytes of `out`.
+        unsafe {
+            asm!("ldtilecfg [{}]", in(reg) &config, options(nostack));
+            for i in (0..rows).step_by(32) {
+                for j in (0..ldb).step_by(32) {
+                    asm!(
+                        "tilezero tmm0",
+                        "tilezero tmm1",
+                        "tilezero tmm2",
+                        "tilezero tmm3",
+                        options(nostack)
+                    );
+                    for p in (0..kp).step_by(16) {
+                        let a0 = left.add(i * kp + p);
+                        let a1 = left.add((i + 16) * kp + p);
+                        let b0 = right.add(p * ldb + j);
+                        let b1 = right.add(p * ldb + j + 16);
+                        asm!(
+                            "tileloadd tmm4, [{a0} + {ls}*1]",
+                            "tileloadd tmm5, [{a1} + {ls}*1]",
+                            "tileloadd tmm6, [{b0} + {rs}*1]",
+                            "tileloadd tmm7, [{b1} + {rs}*1]",
+                            "tdpbf16ps tmm0, tmm4, tmm6",
+                            "tdpbf16ps tmm1, tmm4, tmm7",
+                            "tdpbf16ps tmm2, tmm5, tmm6",
+                            "tdpbf16ps tmm3, tmm5, tmm7",
+                            a0 = in(reg) a0, a1 = in(reg) a1, b0 = in(reg) b0, b1 = in(reg) b1,
+                            ls = in(reg) ls, rs = in(reg) rs, options(nostack),
+                        );
+                    }
+                    let o = out.add(i * ldb + j);
+                    asm!(
+                        "tilestored [{o00} + {os}*1], tmm0",
+                        "tilestored [{o01} + {os}*1], tmm1",
+                        "tilestored [{o10} + {os}*1], tmm2",
+                        "tilestored [{o11} + {os}*1], tmm3",
+                        o00 = in(reg) o, o01 = in(reg) o.add(16), o10 = in(reg) o.add(16 * ldb),
+                        o11 = in(reg) o.add(16 * ldb + 16), os = in(reg) os, options(nostack),
+                    );
+                }
+            }
+            asm!("tilerelease", options(nostack));
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{pair, MR};
+
+    /// One register tile's operands (see `product_packed`).
+    pub(super) struct Tile {
+        pub kp: usize,
+        pub a: *const u32,
+        pub rs: usize,
+        pub ps: usize,
+        pub b: *const u32,
+        pub ldb: usize,
+        pub c: *mut f32,
+        pub ldc: usize,
+        pub cols: usize,
+        pub accumulate: bool,
+    }
+
+    /// The tile for `rows` ≤ MR rows.
+    ///
+    /// # Safety
+    /// As `product_packed`, for this tile's rows and columns.
+    pub(super) unsafe fn tile_rows(rows: usize, t: &Tile) {
+        // SAFETY: forwarded.
+        unsafe {
+            match rows {
+                12 => tile::<12>(t),
+                11 => tile::<11>(t),
+                10 => tile::<10>(t),
+                9 => tile::<9>(t),
+                8 => tile::<8>(t),
+                7 => tile::<7>(t),
+                6 => tile::<6>(t),
+                5 => tile::<5>(t),
+                4 => tile::<4>(t),
+                3 => tile::<3>(t),
+                2 => tile::<2>(t),
+                1 => tile::<1>(t),
+                _ => unreachable!("at most MR = {MR} rows a tile"),
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    unsafe fn tile<const R: usize>(t: &Tile) {
+        // SAFETY (the whole body): the caller guarantees the features and that every pointer
+        // below stays inside the packed factors and c (masked loads and stores beyond `cols`).
+        unsafe {
+            let mut acc = [[_mm512_setzero_ps(); 2]; R];
+            for p in 0..t.kp {
+                let bp = t.b.add(p * t.ldb);
+                let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(bp as *const _));
+                let b1: __m512bh = std::mem::transmute(_mm512_loadu_si512(bp.add(16) as *const _));
+                let ap = t.a.add(p * t.ps);
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let a: __m512bh =
+                        std::mem::transmute(_mm512_set1_epi32(*ap.add(r * t.rs) as i32));
+                    acc[0] = _mm512_dpbf16_ps(acc[0], a, b0);
+                    acc[1] = _mm512_dpbf16_ps(acc[1], a, b1);
+                }
+            }
+            let m0: __mmask16 = if t.cols >= 16 {
+                0xffff
+            } else {
+                (1u16 << t.cols) - 1
+            };
+            let m1: __mmask16 = match t.cols {
+                32 => 0xffff,
+                c if c > 16 => (1u16 << (c - 16)) - 1,
+                _ => 0,
+            };
+            for (r, acc) in acc.iter().enumerate() {
+                let cr = t.c.add(r * t.ldc);
+                let (mut v0, mut v1) = (acc[0], acc[1]);
+                if t.accumulate {
+                    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
+                    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr.add(16)));
+                }
+                _mm512_mask_storeu_ps(cr, m0, v0);
+                _mm512_mask_storeu_ps(cr.add(16), m1, v1);
+            }
+        }
+    }
+
+    /// `out[j]` = (s[2j], s[2j + 1]); `s` has an even length.
+    ///
+    /// # Safety
+    /// The CPU has avx512f and avx512bf16.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub(super) unsafe fn pack_along(s: &[f32], out: &mut [u32]) {
+        let chunks = s.len() / 32;
+        // SAFETY: every load reads 32 floats of `s` and every store writes 16 pairs of `out`,
+        // inside both (out holds s.len() / 2 pairs).
+        unsafe {
+            for i in 0..chunks {
+                let lo = _mm512_loadu_ps(s.as_ptr().add(32 * i));
+                let hi = _mm512_loadu_ps(s.as_ptr().add(32 * i + 16));
+                // Lanes 0–15 from `lo`, 16–31 from `hi`: the values in their order, as pairs.
+                let v: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+                _mm512_storeu_si512(out.as_mut_ptr().add(16 * i) as *mut _, v);
+            }
+        }
+        for j in chunks * 16..s.len() / 2 {
+            out[j] = pair(s[2 * j], s[2 * j + 1]);
+        }
+    }
+
+    /// `out[j]` = (e[j], o[j]).
+    ///
+    /// # Safety
+    /// The CPU has avx512f and avx512bf16.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub(super) unsafe fn pack_rows(e: &[f32], o: &[f32], out: &mut [u32]) {
+        let n = out.len().min(e.len()).min(o.len());
+        let chunks = n / 16;
+        // SAFETY: every load reads 16 floats of `e` and `o`, every store 16 pairs of `out`.
+        unsafe {
+            for i in 0..chunks {
+                let ev: __m256i = std::mem::transmute(_mm512_cvtneps_pbh(_mm512_loadu_ps(
+                    e.as_ptr().add(16 * i),
+                )));
+                let ov: __m256i = std::mem::transmute(_mm512_cvtneps_pbh(_mm512_loadu_ps(
+                    o.as_ptr().add(16 * i),
+                )));
+                let v = _mm512_or_si512(
+                    _mm512_cvtepu16_epi32(ev),
+                    _mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(ov)),
+                );
+                _mm512_storeu_si512(out.as_mut_ptr().add(16 * i) as *mut _, v);
+            }
+        }
+        for j in chunks * 16..n {
+            out[j] = pair(e[j], o[j]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random(rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Array2<f32> {
+        Array2::from_shape_fn((rows, cols), |_| rng.gen_range(-2.0f32..2.0))
+    }
+
+    /// The product of the bf16-rounded factors, summed in f64.
+    fn reference(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f64> {
+        let round = |x: f32| from_bf16(to_bf16(x)) as f64;
+        Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
+            (0..a.ncols())
+                .map(|k| round(a[[i, k]]) * round(b[[k, j]]))
+                .sum()
+        })
+    }
+
+    fn f32_product(
+        a: &ArrayView2<f32>,
+        b: &ArrayView2<f32>,
+        c: &mut ArrayViewMut2<f32>,
+        acc: bool,
+    ) {
+        crate::nn::parallel::gemm_acc(a, b, c, acc)
+    }
+
+    #[test]
+    fn rounds_to_nearest_even_and_flushes_subnormals() {
+        assert_eq!(to_bf16(1.0), 0x3f80);
+        // 1 + 2^-8 lies halfway between two bf16 values: to the even one, 1.0.
+        assert_eq!(to_bf16(1.0 + 2f32.powi(-8)), 0x3f80);
+        // 1 + 3·2^-8 lies halfway too: up, to the even 1 + 2^-6.
+        assert_eq!(to_bf16(1.0 + 3.0 * 2f32.powi(-8)), 0x3f82);
+        assert_eq!(to_bf16(-2.5), 0xc020);
+        assert_eq!(to_bf16(f32::MIN_POSITIVE / 2.0), 0);
+        assert_eq!(to_bf16(-f32::MIN_POSITIVE / 2.0), 0x8000);
+        assert!(from_bf16(to_bf16(f32::NAN)).is_nan());
+        assert_eq!(from_bf16(to_bf16(f32::MAX)), f32::INFINITY);
+    }
+
+    #[test]
+    fn products_match_the_rounded_factors_product_for_every_layout_and_edge() {
+        if !bf16_available() {
+            eprintln!("no AVX-512 BF16 on this CPU: the bf16 products run in f32 here");
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        // Shapes with edges: rows not a multiple of 12, columns not of 32 (and fewer than 16),
+        // odd k, k = 1; and the convolution's own shapes.
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (13, 7, 5),
+            (25, 33, 17),
+            (12, 64, 32),
+            (37, 288, 64),
+            (49, 577, 130),
+            (392, 288, 64),
+        ] {
+            let a = random(m, k, &mut rng);
+            let b = random(k, n, &mut rng);
+            let at = a.t().to_owned(); // k × m, so that at.t() is a transposed view
+            let bt = b.t().to_owned();
+            let expected = reference(&a.view(), &b.view());
+            for (name, av, bv) in [
+                ("row-major", a.view(), b.view()),
+                ("left transposed", at.t(), b.view()),
+                ("right transposed", a.view(), bt.t()),
+            ] {
+                for accumulate in [false, true] {
+                    let start = random(m, n, &mut rng);
+                    let mut c = if accumulate {
+                        start.clone()
+                    } else {
+                        Array2::from_elem((m, n), f32::NAN)
+                    };
+                    product(&av, &bv, &mut c.view_mut(), accumulate, |_, _, _, _| {
+                        panic!("the f32 path ran")
+                    });
+                    for ((i, j), &got) in c.indexed_iter() {
+                        let want = expected[[i, j]]
+                            + if accumulate {
+                                start[[i, j]] as f64
+                            } else {
+                                0.0
+                            };
+                        let scale: f64 = 1.0
+                            + (0..k)
+                                .map(|q| (a[[i, q]] * b[[q, j]]).abs() as f64)
+                                .sum::<f64>();
+                        assert!(
+                            (got as f64 - want).abs() <= 1e-5 * scale,
+                            "{name} {m}×{k}·{k}×{n} acc {accumulate} at ({i}, {j}): {got} against {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bf16_products_are_close_to_f32_ones() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let (a, b) = (random(100, 288, &mut rng), random(288, 64, &mut rng));
+        let mut exact = Array2::zeros((100, 64));
+        f32_product(&a.view(), &b.view(), &mut exact.view_mut(), false);
+        let mut got = Array2::zeros((100, 64));
+        product(
+            &a.view(),
+            &b.view(),
+            &mut got.view_mut(),
+            false,
+            f32_product,
+        );
+        // Each factor is off by at most 2^-9 relative, so each product by at most ~2^-8 of its
+        // size: the sum by at most 2^-8 of the sum of the products' sizes (2^-7 for slack).
+        for ((i, j), &g) in got.indexed_iter() {
+            let size: f32 = (0..288).map(|k| (a[[i, k]] * b[[k, j]]).abs()).sum();
+            let e = exact[[i, j]];
+            assert!(
+                (g - e).abs() <= size / 128.0,
+                "{g} against {e} (products' sizes {size})"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+    use ndarray::Array2;
+    use std::time::Instant;
+
+    /// `cargo test --release --lib bf16::speed -- --ignored --nocapture`: GFLOP/s of one core on
+    /// the convolutions' tile products, bf16 against f32.
+    #[test]
+    #[ignore]
+    fn tile_products() {
+        for &(m, k, n) in &[
+            (392, 288, 64),
+            (490, 576, 128),
+            (288, 392, 64),
+            (392, 64, 288),
+        ] {
+            let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j) % 13) as f32 / 13.0);
+            let b = Array2::from_shape_fn((k, n), |(i, j)| ((i + j * 3) % 11) as f32 / 11.0);
+            let mut c = Array2::<f32>::zeros((m, n));
+            let flops = 2.0 * (m * k * n) as f64;
+            for name in ["f32", "bf16", "bf16 packed only"] {
+                #[cfg(target_arch = "x86_64")]
+                let name = if name == "bf16" && amx::available() {
+                    "bf16 (AMX)"
+                } else {
+                    name
+                };
+                let reps = 200;
+                let t = Instant::now();
+                for _ in 0..reps {
+                    match name {
+                        "f32" => crate::nn::parallel::gemm_acc(
+                            &a.view(),
+                            &b.view(),
+                            &mut c.view_mut(),
+                            false,
+                        ),
+                        "bf16" => product(
+                            &a.view(),
+                            &b.view(),
+                            &mut c.view_mut(),
+                            false,
+                            |_, _, _, _| unreachable!(),
+                        ),
+                        _ => BUFFERS.with(|bf| {
+                            let (l, r) = &mut *bf.borrow_mut();
+                            let _ = pack_left(&a.view(), l);
+                            let _ = pack_right(&b.view(), r);
+                        }),
+                    }
+                }
+                let s = t.elapsed().as_secs_f64() / reps as f64;
+                println!(
+                    "{m}×{k}·{k}×{n} {name:>17}: {:.3} ms, {:.1} GFLOP/s",
+                    s * 1e3,
+                    flops / s / 1e9
+                );
+            }
+        }
+    }
+}
