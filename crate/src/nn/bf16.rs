@@ -80,13 +80,7 @@ pub(crate) fn product(
     accumulate: bool,
     f32_product: impl FnOnce(&ArrayView2<f32>, &ArrayView2<f32>, &mut ArrayViewMut2<f32>, bool),
 ) {
-    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    assert!(
-        b.nrows() == k && c.dim() == (m, n),
-        "matrix product shapes: {m}×{k} · {}×{n} into {:?}",
-        b.nrows(),
-        c.dim()
-    );
+    let (m, k, n) = super::parallel::product_shapes(a, b, c);
     if !bf16_available() || c.strides()[1] != 1 || c.strides()[0] < 0 || m == 0 || n == 0 {
         return f32_product(a, b, c, accumulate);
     }

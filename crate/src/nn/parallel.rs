@@ -166,13 +166,12 @@ pub(crate) fn gemm_into(a: &ArrayView2<f32>, b: &ArrayView2<f32>, c: &mut ArrayV
     gemm_acc(a, b, c, false)
 }
 
-/// c = a · b, or c += a · b when `accumulate`.
-pub(crate) fn gemm_acc(
+/// (m, k, n) of c (m × n) = a (m × k) · b (k × n); panics on shapes that do not fit.
+pub(crate) fn product_shapes(
     a: &ArrayView2<f32>,
     b: &ArrayView2<f32>,
-    c: &mut ArrayViewMut2<f32>,
-    accumulate: bool,
-) {
+    c: &ArrayViewMut2<f32>,
+) -> (usize, usize, usize) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     assert!(
         b.nrows() == k && c.dim() == (m, n),
@@ -180,6 +179,17 @@ pub(crate) fn gemm_acc(
         b.nrows(),
         c.dim()
     );
+    (m, k, n)
+}
+
+/// c = a · b, or c += a · b when `accumulate`.
+pub(crate) fn gemm_acc(
+    a: &ArrayView2<f32>,
+    b: &ArrayView2<f32>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+) {
+    let (m, k, n) = product_shapes(a, b, c);
     let (a_s, b_s) = (a.strides(), b.strides());
     let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
     // SAFETY: the pointers and strides come from live ndarray views whose shapes were checked
