@@ -145,15 +145,25 @@ fn pack_left<'a>(a: &ArrayView2<f32>, buffer: &'a mut Vec<u32>) -> Left<'a> {
 /// Packs `b` (k × n) as k/2 rows of pairs of its rows, each row `ldb` long (n rounded up to
 /// NR, zeros after n); returns `ldb`.
 fn pack_right(b: &ArrayView2<f32>, buffer: &mut Vec<u32>) -> usize {
-    let (k, n) = b.dim();
-    let ldb = n.div_ceil(NR) * NR;
-    buffer.clear();
-    buffer.resize(k.div_ceil(2) * ldb, 0);
-    for (p, out) in buffer.chunks_exact_mut(ldb).enumerate() {
-        let odd = (2 * p + 1 < k).then(|| b.row(2 * p + 1));
-        pack_rows(&b.row(2 * p), odd.as_ref(), &mut out[..n]);
-    }
+    let ldb = b.ncols().div_ceil(NR) * NR;
+    pack_row_pairs(b, buffer, ldb);
     ldb
+}
+
+/// Pairs of rows of `b` (k × n) into k/2 rows `ld` ≥ n long: `out[p·ld + j]` = (b[2p, j],
+/// b[2p+1, j]) for j < n, zeros from n to ld. `out` keeps its length if long enough (the values
+/// past k/2 rows are stale).
+fn pack_row_pairs(b: &ArrayView2<f32>, out: &mut Vec<u32>, ld: usize) {
+    let (k, n) = b.dim();
+    if out.len() < k.div_ceil(2) * ld {
+        out.resize(k.div_ceil(2) * ld, 0);
+    }
+    for p in 0..k.div_ceil(2) {
+        let row = &mut out[p * ld..(p + 1) * ld];
+        let odd = (2 * p + 1 < k).then(|| b.row(2 * p + 1));
+        pack_rows(&b.row(2 * p), odd.as_ref(), &mut row[..n]);
+        row[n..].fill(0);
+    }
 }
 
 /// `out[j]` = (v[2j], v[2j + 1]) for one vector (a zero partner after an odd length).
@@ -280,7 +290,7 @@ mod amx {
 
     use ndarray::{ArrayView2, ArrayViewMut2};
 
-    use super::{pack_along, pack_rows};
+    use super::{pack_along, pack_row_pairs};
 
     /// Whether AMX-BF16 runs here: the CPU says so (CPUID 7: EDX bits 22 and 24) and Linux
     /// grants this process the tile data state (arch_prctl ARCH_REQ_XCOMP_PERM, XTILEDATA).
@@ -334,7 +344,7 @@ mod amx {
             grow(left, rows_pad * kp);
             grow(right, kp * ldb);
             if transposed {
-                pack_right_rows(b, scratch, n, n);
+                pack_row_pairs(b, scratch, n);
                 for j in 0..n {
                     let row = &mut left[j * kp..(j + 1) * kp];
                     for (p, v) in row[..pairs].iter_mut().enumerate() {
@@ -342,14 +352,14 @@ mod amx {
                     }
                     row[pairs..].fill(0);
                 }
-                pack_right_rows(&a.t(), right, m, ldb);
+                pack_row_pairs(&a.t(), right, ldb);
             } else {
                 for r in 0..m {
                     let row = &mut left[r * kp..(r + 1) * kp];
                     pack_along(&a.row(r), &mut row[..pairs]);
                     row[pairs..].fill(0);
                 }
-                pack_right_rows(b, right, n, ldb);
+                pack_row_pairs(b, right, ldb);
             }
             left[rows * kp..rows_pad * kp].fill(0);
             right[pairs * ldb..kp * ldb].fill(0);
@@ -394,19 +404,6 @@ mod amx {
     fn grow<T: Copy + Default>(buffer: &mut Vec<T>, len: usize) {
         if buffer.len() < len {
             buffer.resize(len, T::default());
-        }
-    }
-
-    /// Pairs of rows of `b` (k × n) into rows `ld` long: `out[p·ld + j]` = (b[2p, j], b[2p+1, j])
-    /// for j < n, zeros from n to ld.
-    fn pack_right_rows(b: &ArrayView2<f32>, out: &mut Vec<u32>, n: usize, ld: usize) {
-        let k = b.nrows();
-        grow(out, k.div_ceil(2) * ld);
-        for p in 0..k.div_ceil(2) {
-            let row = &mut out[p * ld..(p + 1) * ld];
-            let odd = (2 * p + 1 < k).then(|| b.row(2 * p + 1));
-            pack_rows(&b.row(2 * p), odd.as_ref(), &mut row[..n]);
-            row[n..].fill(0);
         }
     }
 
