@@ -1,14 +1,17 @@
 //! Matrix products on bf16 inputs with f32 sums, for the convolutions' products when a model
-//! asks for them ([`Products::Bf16`]) and the CPU has AVX-512 BF16. Its `vdpbf16ps` does 32
-//! multiply-adds per instruction, twice what an f32 FMA does on this CPU (Zen 4): each input is
-//! rounded to bf16 (8 bits of mantissa, to nearest even; subnormals to zero, as the instruction
-//! does), each product and every sum stays f32.
+//! asks for them ([`Products::Bf16`]) and the CPU has AVX-512 BF16: each input is rounded to
+//! bf16 (8 bits of mantissa, to nearest even; subnormals to zero, as the instructions do), each
+//! product and every sum stays f32. Where the CPU has AMX-BF16 the products run on its tiles
+//! (module `amx`), else on `vdpbf16ps` (which on this Xeon is no faster than f32 FMAs: kept
+//! for CPUs without AMX).
 //!
-//! Layout: vdpbf16ps multiplies lanes of two bf16 *pairs* and adds both products to an f32 lane,
-//! so both factors are packed as pairs along the summed dimension k: a u32 holds the value of an
-//! even k in its low half and of the next k in its high half (an odd k gets a zero partner).
-//! The left factor is read through two strides (pair (row r, pair p) at `r·rs + p·ps`), so a
-//! row-major matrix and the transpose of one both pack by whole rows, without a transpose.
+//! Layout: both instructions multiply lanes of two bf16 *pairs* and add both products to an f32
+//! lane, so both factors are packed as pairs along the summed dimension k: a u32 holds the value
+//! of an even k in its low half and of the next k in its high half (an odd k gets a zero
+//! partner). The left factor is read through two strides (pair (row r, pair p) at
+//! `r·rs + p·ps`), so a row-major matrix and the transpose of one both pack by whole rows,
+//! without a transpose. A right factor used by many products (a convolution's kernel, by every
+//! tile of a pass) is packed once: [`PackedRight`].
 
 use std::cell::RefCell;
 
@@ -80,6 +83,70 @@ pub(crate) fn product(
     accumulate: bool,
     f32_product: impl FnOnce(&ArrayView2<f32>, &ArrayView2<f32>, &mut ArrayViewMut2<f32>, bool),
 ) {
+    product_with(a, b, None, c, accumulate, f32_product)
+}
+
+/// Whether products of these sides gain from bf16: a side under 32 (a first convolution's
+/// 9-long sums) would be mostly padding in tiles of 16 pairs and 32 columns.
+pub(crate) fn worth_bf16(m: usize, k: usize, n: usize) -> bool {
+    m.min(k).min(n) >= 32
+}
+
+/// A right factor packed once for the many products a pass makes with it (a convolution's
+/// kernel, or its transpose, is the same for every tile): pairs of its rows, ⌈k/2⌉ rounded up
+/// to 16 rows, each `ld` pairs long (n rounded up to 32), zeros in the padding, the layout both
+/// the AMX and the AVX-512 products read. Empty where the products run in f32: the CPU lacks
+/// AVX-512 BF16, or a side under 32 ([`worth_bf16`]).
+pub(crate) struct PackedRight<'a> {
+    b: ArrayView2<'a, f32>,
+    pairs: Vec<u32>,
+    ld: usize,
+}
+
+impl<'a> PackedRight<'a> {
+    pub(crate) fn new(b: ArrayView2<'a, f32>) -> Self {
+        let (k, n) = b.dim();
+        let ld = n.div_ceil(NR) * NR;
+        let mut pairs = Vec::new();
+        if bf16_available() && k >= 32 && n >= 32 {
+            // A transposed kernel packs from a row-major copy: rows of pairs read contiguous.
+            pack_row_pairs(&b.as_standard_layout().view(), &mut pairs, ld);
+            pairs.resize(k.div_ceil(2).div_ceil(16) * 16 * ld, 0);
+        }
+        Self { b, pairs, ld }
+    }
+}
+
+/// c = a · right (or += ), as [`product`], reading `right`'s packed pairs.
+pub(crate) fn product_packed_right(
+    a: &ArrayView2<f32>,
+    right: &PackedRight,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+    f32_product: impl FnOnce(&ArrayView2<f32>, &ArrayView2<f32>, &mut ArrayViewMut2<f32>, bool),
+) {
+    if right.pairs.is_empty() {
+        return f32_product(a, &right.b, c, accumulate);
+    }
+    product_with(
+        a,
+        &right.b,
+        Some((&right.pairs, right.ld)),
+        c,
+        accumulate,
+        f32_product,
+    )
+}
+
+/// c = a · b (or += ), `packed` holding b as [`PackedRight`] does when it is at hand.
+fn product_with(
+    a: &ArrayView2<f32>,
+    b: &ArrayView2<f32>,
+    packed: Option<(&[u32], usize)>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+    f32_product: impl FnOnce(&ArrayView2<f32>, &ArrayView2<f32>, &mut ArrayViewMut2<f32>, bool),
+) {
     let (m, k, n) = super::parallel::product_shapes(a, b, c);
     if !bf16_available() || c.strides()[1] != 1 || c.strides()[0] < 0 || m == 0 || n == 0 {
         return f32_product(a, b, c, accumulate);
@@ -92,15 +159,33 @@ pub(crate) fn product(
     }
     #[cfg(target_arch = "x86_64")]
     if amx::available() {
-        return amx::product(a, b, c, accumulate);
+        return amx::product(a, b, packed, c, accumulate);
     }
+    vector_product(a, b, packed, c, accumulate);
+}
+
+/// The products on `vdpbf16ps` (the CPU has AVX-512 BF16; checked shapes, m, n, k > 0).
+fn vector_product(
+    a: &ArrayView2<f32>,
+    b: &ArrayView2<f32>,
+    packed: Option<(&[u32], usize)>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     BUFFERS.with(|buffers| {
         let (left, right) = &mut *buffers.borrow_mut();
         let left = pack_left(a, left);
-        let ldb = pack_right(b, right);
-        // SAFETY: avx512f and avx512bf16 were checked above; `left` holds m rows of k/2 pairs
-        // at its strides and `right` k/2 rows of `ldb` ≥ n pairs (ldb a multiple of NR), as
-        // packed just now; `c` is m × n with unit column stride.
+        let (right, ldb): (&[u32], usize) = match packed {
+            Some(p) => p,
+            None => {
+                let ldb = pack_right(b, right);
+                (right, ldb)
+            }
+        };
+        // SAFETY: avx512f and avx512bf16 were checked by the caller; `left` holds m rows of k/2
+        // pairs at its strides and `right` k/2 rows of `ldb` ≥ n pairs (ldb a multiple of NR),
+        // as packed here or by PackedRight; `c` is m × n with unit column stride.
         unsafe { product_packed(m, n, k.div_ceil(2), left, right, ldb, c, accumulate) }
     });
 }
@@ -281,8 +366,9 @@ unsafe fn product_packed(
 /// The same products on AMX tiles (`tdpbf16ps`: a 16 × 16 f32 tile += 16 rows of 16 bf16 pairs
 /// times 16 pairs of 16 columns), where the CPU has AMX-BF16 and Linux grants the tile state.
 /// One core here: about 1,500 G multiply-adds a second in a loop of tile products, against ~100
-/// G for f32 FMAs. Both factors are padded with zeros to whole tiles, and the result goes through
-/// a buffer of whole tiles.
+/// G for f32 FMAs. Both factors are padded with zeros to whole tiles; the result's whole blocks
+/// of 32 rows are stored straight into c, the rest (and a transposed result) go through a
+/// buffer of whole tiles.
 #[cfg(target_arch = "x86_64")]
 mod amx {
     use std::arch::asm;
@@ -323,81 +409,153 @@ mod amx {
             const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
     }
 
-    /// c = a · b or c += a · b (checked shapes, unit column stride of c, m, n, k > 0).
+    /// c = a · b or c += a · b (checked shapes, unit column stride of c, m, n, k > 0), `packed`
+    /// holding b as `PackedRight` does when it is at hand.
     pub(super) fn product(
         a: &ArrayView2<f32>,
         b: &ArrayView2<f32>,
+        packed: Option<(&[u32], usize)>,
         c: &mut ArrayViewMut2<f32>,
         accumulate: bool,
     ) {
         let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
         let transposed = a.strides()[1] != 1 && a.strides()[0] == 1 && k > 1;
         let pairs = k.div_ceil(2);
+        let kp = pairs.div_ceil(16) * 16;
         BUFFERS.with(|buffers| {
             let (left, right, scratch, out) = &mut *buffers.borrow_mut();
-            // A left factor stored by columns (the transpose of a row-major matrix) is the
-            // right factor of the transposed product, c^T = b^T · a^T, which packs by rows.
-            let (rows, cols) = if transposed { (n, m) } else { (m, n) };
-            let kp = pairs.div_ceil(16) * 16;
-            let (rows_pad, ldb) = (rows.div_ceil(32) * 32, cols.div_ceil(32) * 32);
+            if transposed {
+                return transposed_product(a, b, c, accumulate, (left, right, scratch, out));
+            }
+            let rows_pad = m.div_ceil(32) * 32;
             // Only the padding is zeroed: the packing writes every other value.
             grow(left, rows_pad * kp);
-            grow(right, kp * ldb);
-            if transposed {
-                pack_row_pairs(b, scratch, n);
-                for j in 0..n {
-                    let row = &mut left[j * kp..(j + 1) * kp];
-                    for (p, v) in row[..pairs].iter_mut().enumerate() {
-                        *v = scratch[p * n + j];
-                    }
-                    row[pairs..].fill(0);
-                }
-                pack_row_pairs(&a.t(), right, ldb);
-            } else {
-                for r in 0..m {
-                    let row = &mut left[r * kp..(r + 1) * kp];
-                    pack_along(&a.row(r), &mut row[..pairs]);
-                    row[pairs..].fill(0);
-                }
-                pack_row_pairs(b, right, ldb);
+            for r in 0..m {
+                let row = &mut left[r * kp..(r + 1) * kp];
+                pack_along(&a.row(r), &mut row[..pairs]);
+                row[pairs..].fill(0);
             }
-            left[rows * kp..rows_pad * kp].fill(0);
-            right[pairs * ldb..kp * ldb].fill(0);
-            // Every value of `out` is stored by a tile: no zeroing.
-            grow(out, rows_pad * ldb);
-            // SAFETY: AMX was granted (available()); the buffers hold whole tiles as sized above.
-            unsafe {
-                tiles(
-                    rows_pad,
-                    kp,
-                    ldb,
-                    left.as_ptr(),
-                    right.as_ptr(),
-                    out.as_mut_ptr(),
-                )
+            left[m * kp..rows_pad * kp].fill(0);
+            let (right, ldb): (&[u32], usize) = match packed {
+                Some(p) => p,
+                None => {
+                    let ldb = n.div_ceil(32) * 32;
+                    grow(right, kp * ldb);
+                    pack_row_pairs(b, right, ldb);
+                    right[pairs * ldb..kp * ldb].fill(0);
+                    (right, ldb)
+                }
             };
-            for i in 0..m {
-                let row = c
-                    .row_mut(i)
-                    .into_slice()
-                    .expect("unit column stride, checked");
-                match (transposed, accumulate) {
-                    (false, false) => row.copy_from_slice(&out[i * ldb..i * ldb + n]),
-                    (false, true) => row
-                        .iter_mut()
-                        .zip(&out[i * ldb..i * ldb + n])
-                        .for_each(|(v, x)| *v += x),
-                    (true, false) => row
-                        .iter_mut()
-                        .enumerate()
-                        .for_each(|(j, v)| *v = out[j * ldb + i]),
-                    (true, true) => row
-                        .iter_mut()
-                        .enumerate()
-                        .for_each(|(j, v)| *v += out[j * ldb + i]),
+            // Whole blocks of 32 rows go straight into c (loaded first to accumulate) when its
+            // rows are whole tiles wide; the rest through `out`.
+            let ldc = c.strides()[0] as usize;
+            let direct = if n == ldb { m / 32 * 32 } else { 0 };
+            // SAFETY (both calls): AMX was granted (available()); `left` holds rows_pad rows of
+            // kp pairs, `right` kp rows of ldb pairs (packed above or by PackedRight: ⌈k/2⌉
+            // rounded up to 16 rows), c's first `direct` rows hold ldb = n values at stride ldc,
+            // and `out` is grown to the rest's whole tiles.
+            if direct > 0 {
+                unsafe {
+                    tiles(
+                        direct,
+                        kp,
+                        ldb,
+                        left.as_ptr(),
+                        right.as_ptr(),
+                        (c.as_mut_ptr(), ldc),
+                        accumulate,
+                    )
+                };
+            }
+            if direct < m {
+                let rest = rows_pad - direct;
+                grow(out, rest * ldb);
+                unsafe {
+                    tiles(
+                        rest,
+                        kp,
+                        ldb,
+                        left[direct * kp..].as_ptr(),
+                        right.as_ptr(),
+                        (out.as_mut_ptr(), ldb),
+                        false,
+                    )
+                };
+                for i in direct..m {
+                    let row = c
+                        .row_mut(i)
+                        .into_slice()
+                        .expect("unit column stride, checked");
+                    let o = &out[(i - direct) * ldb..(i - direct) * ldb + n];
+                    if accumulate {
+                        row.iter_mut().zip(o).for_each(|(v, x)| *v += x);
+                    } else {
+                        row.copy_from_slice(o);
+                    }
                 }
             }
         });
+    }
+
+    /// c = a · b (or += ) for a left factor stored by columns (the transpose of a row-major
+    /// matrix: a convolution's fields in ∂loss/∂kernel = fieldsᵀ · ∂loss/∂z). That is the right
+    /// factor of the transposed product, cᵀ = bᵀ · aᵀ, which packs by rows; cᵀ goes through
+    /// `out` and is written back transposed.
+    fn transposed_product(
+        a: &ArrayView2<f32>,
+        b: &ArrayView2<f32>,
+        c: &mut ArrayViewMut2<f32>,
+        accumulate: bool,
+        (left, right, scratch, out): (&mut Vec<u32>, &mut Vec<u32>, &mut Vec<u32>, &mut Vec<f32>),
+    ) {
+        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        let pairs = k.div_ceil(2);
+        let kp = pairs.div_ceil(16) * 16;
+        let (rows_pad, ldb) = (n.div_ceil(32) * 32, m.div_ceil(32) * 32);
+        grow(left, rows_pad * kp);
+        grow(right, kp * ldb);
+        // bᵀ's rows of pairs are b's pairs of rows, read along b's rows and written down the
+        // columns of `left` (a few kilobytes of rows: they stay in L1).
+        pack_row_pairs(b, scratch, n);
+        for p in 0..pairs {
+            for (j, &v) in scratch[p * n..(p + 1) * n].iter().enumerate() {
+                left[j * kp + p] = v;
+            }
+        }
+        for j in 0..n {
+            left[j * kp + pairs..(j + 1) * kp].fill(0);
+        }
+        left[n * kp..rows_pad * kp].fill(0);
+        pack_row_pairs(&a.t(), right, ldb);
+        right[pairs * ldb..kp * ldb].fill(0);
+        grow(out, rows_pad * ldb);
+        // SAFETY: AMX was granted (available()); the buffers hold whole tiles as sized above.
+        unsafe {
+            tiles(
+                rows_pad,
+                kp,
+                ldb,
+                left.as_ptr(),
+                right.as_ptr(),
+                (out.as_mut_ptr(), ldb),
+                false,
+            )
+        };
+        for i in 0..m {
+            let row = c
+                .row_mut(i)
+                .into_slice()
+                .expect("unit column stride, checked");
+            if accumulate {
+                row.iter_mut()
+                    .enumerate()
+                    .for_each(|(j, v)| *v += out[j * ldb + i]);
+            } else {
+                row.iter_mut()
+                    .enumerate()
+                    .for_each(|(j, v)| *v = out[j * ldb + i]);
+            }
+        }
     }
 
     /// `buffer` at least `len` long, its values stale.
@@ -416,9 +574,9 @@ mod amx {
         rows: [u8; 16],
     }
 
-    /// out (rows × ldb f32, zeroed) += left (rows × kp pairs) · right (kp × ldb pairs); rows a
-    /// multiple of 32, kp of 16, ldb of 32. Tiles 0–3 hold a 32 × 32 block of out, 4–5 two
-    /// 16-row strips of left, 6–7 two 16-column strips of right.
+    /// out (rows × ldb f32 at row stride ldo) = left (rows × kp pairs) · right (kp × ldb
+    /// pairs), or += when `load`; rows a multiple of 32, kp of 16, ldb of 32. Tiles 0–3 hold a
+    /// 32 × 32 block of out, 4–5 two 16-row strips of left, 6–7 two 16-column strips of right.
     ///
     /// # Safety
     /// AMX granted; the three buffers as described.
@@ -428,7 +586,8 @@ mod amx {
         ldb: usize,
         left: *const u32,
         right: *const u32,
-        out: *mut f32,
+        (out, ldo): (*mut f32, usize),
+        load: bool,
     ) {
         let mut config = TileConfig {
             palette: 1,
@@ -441,20 +600,33 @@ mod amx {
             config.bytes_per_row[t] = 64;
             config.rows[t] = 16;
         }
-        let (ls, rs, os) = (kp * 4, ldb * 4, ldb * 4);
+        let (ls, rs, os) = (kp * 4, ldb * 4, ldo * 4);
         // SAFETY (the whole body): every tile load reads 16 rows of 64 bytes inside its buffer
-        // (rows, kp and ldb are whole tiles) and every store writes 16 rows of 64 bytes of `out`.
+        // (rows, kp and ldb are whole tiles) and every load or store of `out` 16 rows of 64
+        // bytes inside it.
         unsafe {
             asm!("ldtilecfg [{}]", in(reg) &config, options(nostack));
             for i in (0..rows).step_by(32) {
                 for j in (0..ldb).step_by(32) {
-                    asm!(
-                        "tilezero tmm0",
-                        "tilezero tmm1",
-                        "tilezero tmm2",
-                        "tilezero tmm3",
-                        options(nostack)
-                    );
+                    let o = out.add(i * ldo + j);
+                    if load {
+                        asm!(
+                            "tileloadd tmm0, [{o00} + {os}*1]",
+                            "tileloadd tmm1, [{o01} + {os}*1]",
+                            "tileloadd tmm2, [{o10} + {os}*1]",
+                            "tileloadd tmm3, [{o11} + {os}*1]",
+                            o00 = in(reg) o, o01 = in(reg) o.add(16), o10 = in(reg) o.add(16 * ldo),
+                            o11 = in(reg) o.add(16 * ldo + 16), os = in(reg) os, options(nostack),
+                        );
+                    } else {
+                        asm!(
+                            "tilezero tmm0",
+                            "tilezero tmm1",
+                            "tilezero tmm2",
+                            "tilezero tmm3",
+                            options(nostack)
+                        );
+                    }
                     for p in (0..kp).step_by(16) {
                         let a0 = left.add(i * kp + p);
                         let a1 = left.add((i + 16) * kp + p);
@@ -473,14 +645,13 @@ mod amx {
                             ls = in(reg) ls, rs = in(reg) rs, options(nostack),
                         );
                     }
-                    let o = out.add(i * ldb + j);
                     asm!(
                         "tilestored [{o00} + {os}*1], tmm0",
                         "tilestored [{o01} + {os}*1], tmm1",
                         "tilestored [{o10} + {os}*1], tmm2",
                         "tilestored [{o11} + {os}*1], tmm3",
-                        o00 = in(reg) o, o01 = in(reg) o.add(16), o10 = in(reg) o.add(16 * ldb),
-                        o11 = in(reg) o.add(16 * ldb + 16), os = in(reg) os, options(nostack),
+                        o00 = in(reg) o, o01 = in(reg) o.add(16), o10 = in(reg) o.add(16 * ldo),
+                        o11 = in(reg) o.add(16 * ldo + 16), os = in(reg) os, options(nostack),
                     );
                 }
             }
@@ -658,6 +829,10 @@ mod tests {
         crate::nn::parallel::gemm_acc(a, b, c, acc)
     }
 
+    fn f32_ran(_: &ArrayView2<f32>, _: &ArrayView2<f32>, _: &mut ArrayViewMut2<f32>, _: bool) {
+        panic!("the f32 path ran")
+    }
+
     #[test]
     fn rounds_to_nearest_even_and_flushes_subnormals() {
         assert_eq!(to_bf16(1.0), 0x3f80);
@@ -700,16 +875,37 @@ mod tests {
                 ("left transposed", at.t(), b.view()),
                 ("right transposed", a.view(), bt.t()),
             ] {
-                for accumulate in [false, true] {
+                // Each path: as dispatched (AMX where granted), AVX-512 alone, and with the
+                // right factor packed once (sides of 32 or more only: else it runs in f32).
+                for (path, accumulate) in [
+                    ("dispatched", false),
+                    ("dispatched", true),
+                    ("AVX-512", false),
+                    ("AVX-512", true),
+                    ("packed right", false),
+                    ("packed right", true),
+                ] {
+                    if path == "packed right" && !(k >= 32 && n >= 32) {
+                        continue;
+                    }
                     let start = random(m, n, &mut rng);
                     let mut c = if accumulate {
                         start.clone()
                     } else {
                         Array2::from_elem((m, n), f32::NAN)
                     };
-                    product(&av, &bv, &mut c.view_mut(), accumulate, |_, _, _, _| {
-                        panic!("the f32 path ran")
-                    });
+                    match path {
+                        "dispatched" => product(&av, &bv, &mut c.view_mut(), accumulate, f32_ran),
+                        "AVX-512" => vector_product(&av, &bv, None, &mut c.view_mut(), accumulate),
+                        _ => product_packed_right(
+                            &av,
+                            &PackedRight::new(bv.view()),
+                            &mut c.view_mut(),
+                            accumulate,
+                            f32_ran,
+                        ),
+                    }
+                    let name = format!("{name}, {path}");
                     for ((i, j), &got) in c.indexed_iter() {
                         let want = expected[[i, j]]
                             + if accumulate {

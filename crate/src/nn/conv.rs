@@ -219,12 +219,34 @@ fn multiply(
     accumulate: bool,
 ) {
     match products {
-        Products::F32 => gemm_acc(a, b, c, accumulate),
-        // A first layer's 9-long sums would be mostly padding in bf16 tiles (16 pairs).
-        Products::Bf16 if a.ncols().min(b.ncols()).min(a.nrows()) >= 32 => {
+        Products::Bf16 if bf16::worth_bf16(a.nrows(), a.ncols(), b.ncols()) => {
             bf16::product(a, b, c, accumulate, gemm_acc)
         }
-        Products::Bf16 => gemm_acc(a, b, c, accumulate),
+        _ => gemm_acc(a, b, c, accumulate),
+    }
+}
+
+/// The kernel (or its transpose) as a pass's products read it: in bf16, packed once for all
+/// the pass's tiles.
+enum KernelFactor<'a> {
+    F32(ArrayView2<'a, f32>),
+    Bf16(bf16::PackedRight<'a>),
+}
+
+impl<'a> KernelFactor<'a> {
+    fn new(products: Products, kernel: ArrayView2<'a, f32>) -> Self {
+        match products {
+            Products::F32 => Self::F32(kernel),
+            Products::Bf16 => Self::Bf16(bf16::PackedRight::new(kernel)),
+        }
+    }
+
+    /// c = a · self (or += ).
+    fn multiply(&self, a: &ArrayView2<f32>, c: &mut ArrayViewMut2<f32>, accumulate: bool) {
+        match self {
+            Self::F32(kernel) => gemm_acc(a, kernel, c, accumulate),
+            Self::Bf16(packed) => bf16::product_packed_right(a, packed, c, accumulate, gemm_acc),
+        }
     }
 }
 
@@ -341,8 +363,9 @@ impl Conv2d {
         let items = self.split(n);
         let z_blocks = split_rows_mut(z.view_mut(), &items, px);
         let out_blocks = split_rows_mut(out.view_mut(), &items, px);
-        let (kernel, bias, activation) = (&self.kernel.value, &self.bias.value, self.activation);
-        let (tile, products) = (self.tile_images(), self.products);
+        let (bias, activation) = (&self.bias.value, self.activation);
+        let kernel = &KernelFactor::new(self.products, self.kernel.value.view());
+        let tile = self.tile_images();
         z_blocks
             .into_par_iter()
             .zip(out_blocks)
@@ -357,7 +380,7 @@ impl Conv2d {
                     let mut c = cols.slice_mut(s![..(end - start) * px, ..]);
                     im2col(g, &x.slice(s![start..end, ..]), &mut c);
                     let mut zt = zb.slice_mut(s![rows.clone(), ..]);
-                    multiply(products, &c.view(), &kernel.view(), &mut zt, false);
+                    kernel.multiply(&c.view(), &mut zt, false);
                     activation.add_bias_apply(
                         zt.as_slice_mut().expect("contiguous tile"),
                         ob.slice_mut(s![rows, ..])
@@ -428,9 +451,9 @@ impl Layer for Conv2d {
             .expect("NHWC rows are pixels × filters");
         let items = self.split(n);
         let x_blocks = split_rows_mut(x.view_mut(), &items, 1);
-        let (kernel, input_grad, activation) =
-            (&self.kernel.value, self.input_grad, self.activation);
+        let (input_grad, activation) = (self.input_grad, self.activation);
         let (filters, tile, products) = (self.filters, self.tile_images(), self.products);
+        let kernel_t = &KernelFactor::new(products, self.kernel.value.t());
         let (pre, grad_view) = (&z, &grad.view());
         let sums = x_blocks
             .into_par_iter()
@@ -464,7 +487,7 @@ impl Layer for Conv2d {
                     if input_grad {
                         // The tile's fields are used: their buffer takes ∂loss/∂fields, and
                         // the tile's images (cut already) take ∂loss/∂images.
-                        multiply(products, &d.view(), &kernel.t(), &mut c, false);
+                        kernel_t.multiply(&d.view(), &mut c, false);
                         col2im(&g, &c.view(), &mut xb.slice_mut(s![local, ..]));
                     }
                     start = end;
