@@ -9,9 +9,7 @@ use std::time::Instant;
 
 use fashion_lab::error::Result;
 use fashion_lab::models::{KnnClassifier, KnnWeights};
-use fashion_lab::nn::{
-    softmax_cross_entropy, Activation, FlushSubnormals, Padding, Products, Sequential,
-};
+use fashion_lab::nn::{softmax_cross_entropy, Activation, FlushSubnormals, Products, Sequential};
 use fashion_lab::train::{fit_in, Optimizer, RunStore, TrainConfig};
 use fashion_lab::{accuracy, scale_255, Classifier, FashionMnist, MinMaxScaler, Scale255, Scaler};
 
@@ -47,6 +45,10 @@ const WORKLOADS: &[(&str, &str)] = &[
     (
         "cnn-profile-bf16",
         "cnn-profile with the convolutions' products on bf16 inputs",
+    ),
+    (
+        "cnn-bf16-accuracy",
+        "report 001's CNN trained EPOCHS epochs (default 10) on 54k, batch 128, Adam, with f32 and with bf16 products, for SEEDS seeds (default 3; each seed the same weights and batches for both): test accuracy of each, and the mean of bf16 - f32 in points (printed as accuracy=)",
     ),
     (
         "store-overhead",
@@ -113,13 +115,7 @@ fn subnormals<'a>(values: impl IntoIterator<Item = &'a ndarray::Array2<f32>>) ->
 fn mlp_long() -> Result<(f64, f64)> {
     use fashion_lab::base::{permutation, rng};
     use fashion_lab::train::forward_backward;
-    let epochs: usize = match std::env::var("EPOCHS") {
-        Ok(v) => v
-            .parse()
-            .map_err(|_| fashion_lab::Error::InvalidInput(format!("EPOCHS={v}: not a number")))?,
-        Err(_) => 40,
-    }
-    .max(1);
+    let epochs = env_count("EPOCHS", 40)?.max(1);
     let seed = 42;
     let all = FashionMnist::load()?
         .all()
@@ -173,6 +169,60 @@ fn mlp_long() -> Result<(f64, f64)> {
         seconds.iter().sum::<f64>()
     );
     Ok((seconds.iter().sum::<f64>() / epochs as f64, acc))
+}
+
+/// A whole number from the environment variable `name`, else `default`.
+fn env_count(name: &str, default: usize) -> Result<usize> {
+    match std::env::var(name) {
+        Ok(v) => v.parse().map_err(|_| {
+            fashion_lab::Error::InvalidInput(format!("{name}={v}: not a whole number"))
+        }),
+        Err(_) => Ok(default),
+    }
+}
+
+/// Whether bf16 products keep the CNN's test accuracy: per seed, the same initial weights and
+/// batch order trained once in f32 and once in bf16 (the goal: within 0.2 points).
+fn cnn_bf16_accuracy() -> Result<(f64, f64)> {
+    let (epochs, seeds) = (
+        env_count("EPOCHS", 10)?.max(1),
+        env_count("SEEDS", 3)?.max(1),
+    );
+    let data = FashionMnist::load()?;
+    let train = data.train.select(&(0..54_000).collect::<Vec<_>>())?;
+    let (train, test) = (Scale255.labelled(&train)?, Scale255.labelled(&data.test)?);
+    let start = Instant::now();
+    let mut differences = Vec::new();
+    for seed in 0..seeds as u64 {
+        let mut accuracy = [0.0; 2];
+        for (i, products) in [Products::F32, Products::Bf16].into_iter().enumerate() {
+            let mut model = fashion_lab::nn::zoo::report_001_cnn().build(seed)?;
+            model.set_products(products);
+            let config = TrainConfig::default()
+                .batch_size(128)
+                .optimizer(Optimizer::adam())
+                .epochs(epochs)
+                .seed(seed);
+            let history = fit_in(&RunStore::off(), &mut model, &train, None, &config)?;
+            accuracy[i] = model.score(&test)?;
+            println!(
+                "seed {seed} {products:?}: test accuracy {:.4} after {epochs} epochs ({:.0} s)",
+                accuracy[i],
+                history.seconds()
+            );
+        }
+        differences.push(100.0 * (accuracy[1] - accuracy[0]));
+    }
+    let mean = differences.iter().sum::<f64>() / differences.len() as f64;
+    println!(
+        "bf16 - f32, points: {} (mean {mean:+.2})",
+        differences
+            .iter()
+            .map(|d| format!("{d:+.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok((start.elapsed().as_secs_f64(), mean))
 }
 
 fn cnn_epoch(products: Products) -> Result<(f64, f64)> {
@@ -296,17 +346,7 @@ fn thread_cpu_seconds() -> f64 {
 }
 
 fn report_001_cnn() -> Result<fashion_lab::Model> {
-    Sequential::new(&[28, 28, 1])
-        .conv2d(32, 3, Activation::Relu, Padding::Same)
-        .max_pool(2)
-        .conv2d(64, 3, Activation::Relu, Padding::Same)
-        .max_pool(2)
-        .conv2d(128, 3, Activation::Relu, Padding::Same)
-        .flatten()
-        .dense(128, Activation::Relu)
-        .dropout(0.5)
-        .dense(10, Activation::Linear)
-        .build(0)
+    fashion_lab::nn::zoo::report_001_cnn().build(0)
 }
 
 /// Seconds the store adds to a training that is not in it yet (hashing the data and weights
@@ -600,6 +640,7 @@ fn main() -> ExitCode {
         "mlp-long" => mlp_long(),
         "cnn-profile" => cnn_profile(Products::F32),
         "cnn-profile-bf16" => cnn_profile(Products::Bf16),
+        "cnn-bf16-accuracy" => cnn_bf16_accuracy(),
         "mlp-profile" => mlp_profile(),
         "logistic" => logistic(),
         "store-overhead" => store_overhead(),
