@@ -80,6 +80,18 @@ fn convolution_pooling_batch_norm_and_dropout_gradients_match_finite_differences
                 .dense(3, Activation::Linear),
         ),
         (
+            // The builder fuses ReLU into the pooling's backward (Conv2d::relu_by_pool).
+            "ReLU conv → max pool → ReLU conv → max pool → dense",
+            Sequential::new(&[8, 8, 2])
+                .init(Initializer::HeNormal)
+                .conv2d(3, 3, Activation::Relu, Padding::Same)
+                .max_pool(2)
+                .conv2d(4, 3, Activation::Relu, Padding::Same)
+                .max_pool(2)
+                .flatten()
+                .dense(3, Activation::Linear),
+        ),
+        (
             "conv → average pool → batch norm → global average pool → dense",
             Sequential::new(&[6, 6, 2])
                 .init(Initializer::RandomUniform(0.3))

@@ -48,7 +48,7 @@ const WORKLOADS: &[(&str, &str)] = &[
     ),
     (
         "cnn-bf16-accuracy",
-        "report 001's CNN trained EPOCHS epochs (default 10) on 54k, batch 128, Adam, with f32 and with bf16 products, for SEEDS seeds (default 3; each seed the same weights and batches for both): test accuracy of each, and the mean of bf16 - f32 in points (printed as accuracy=)",
+        "report 001's CNN trained EPOCHS epochs (default 10) on 54k, batch 128, Adam, with f32 and with bf16 products, for SEEDS seeds from FIRST_SEED (defaults 3 and 0; each seed the same weights and batches for both): test accuracy of each, and the mean of bf16 - f32 in points (printed as accuracy=)",
     ),
     (
         "store-overhead",
@@ -184,16 +184,17 @@ fn env_count(name: &str, default: usize) -> Result<usize> {
 /// Whether bf16 products keep the CNN's test accuracy: per seed, the same initial weights and
 /// batch order trained once in f32 and once in bf16 (the goal: within 0.2 points).
 fn cnn_bf16_accuracy() -> Result<(f64, f64)> {
-    let (epochs, seeds) = (
+    let (epochs, seeds, first_seed) = (
         env_count("EPOCHS", 10)?.max(1),
         env_count("SEEDS", 3)?.max(1),
+        env_count("FIRST_SEED", 0)?,
     );
     let data = FashionMnist::load()?;
     let train = data.train.select(&(0..54_000).collect::<Vec<_>>())?;
     let (train, test) = (Scale255.labelled(&train)?, Scale255.labelled(&data.test)?);
     let start = Instant::now();
     let mut differences = Vec::new();
-    for seed in 0..seeds as u64 {
+    for seed in first_seed as u64..(first_seed + seeds) as u64 {
         let mut accuracy = [0.0; 2];
         for (i, products) in [Products::F32, Products::Bf16].into_iter().enumerate() {
             let mut model = fashion_lab::nn::zoo::report_001_cnn().build(seed)?;

@@ -146,8 +146,14 @@ impl Activation {
             }
         }
         match *self {
-            Activation::Relu => with_avx2(|| run(z, out, bias, |v| v.max(0.0))),
-            Activation::Linear => with_avx2(|| run(z, out, bias, |v| v)),
+            Activation::Relu => with_avx2(
+                #[inline(always)]
+                || run(z, out, bias, |v| v.max(0.0)),
+            ),
+            Activation::Linear => with_avx2(
+                #[inline(always)]
+                || run(z, out, bias, |v| v),
+            ),
             other => run(z, out, bias, |v| other.apply(v)),
         }
     }
@@ -157,11 +163,14 @@ impl Activation {
     pub fn gradient_into(&self, z: &[f32], grad: &[f32], dz: &mut [f32]) {
         match *self {
             Activation::Linear => dz.copy_from_slice(grad),
-            Activation::Relu => with_avx2(|| {
-                for ((d, &g), &z) in dz.iter_mut().zip(grad).zip(z) {
-                    *d = if z > 0.0 { g } else { 0.0 };
-                }
-            }),
+            Activation::Relu => with_avx2(
+                #[inline(always)]
+                || {
+                    for ((d, &g), &z) in dz.iter_mut().zip(grad).zip(z) {
+                        *d = if z > 0.0 { g } else { 0.0 };
+                    }
+                },
+            ),
             other => {
                 for ((d, &g), &z) in dz.iter_mut().zip(grad).zip(z) {
                     *d = g * other.derivative(z);

@@ -264,9 +264,15 @@ pub struct Conv2d {
     pub input_grad: bool,
     /// The arithmetic of the layer's three products (forward, ∂loss/∂input, ∂loss/∂kernel).
     pub products: Products,
-    /// The last training batch and its pre-activations, for backward (the receptive fields are
-    /// cut again there, tile by tile, rather than kept).
-    saved: Option<(Array2<f32>, Array2<f32>)>,
+    /// Set by the model builder on a ReLU convolution whose output goes straight into max
+    /// pooling, which is then told to zero the gradient of every window whose maximum is 0
+    /// (`Pool2d::after_relu`). ∂loss/∂output arrives already multiplied by ReLU's derivative,
+    /// so the pre-activations are not kept: one pass less each way over the layer's largest
+    /// arrays (12.8 MB a batch in report 001's first convolution).
+    pub relu_by_pool: bool,
+    /// The last training batch and, unless `relu_by_pool`, its pre-activations, for backward
+    /// (the receptive fields are cut again there, tile by tile, rather than kept).
+    saved: Option<(Array2<f32>, Option<Array2<f32>>)>,
     /// Buffers of the last step's pre-activations and output gradient, reused for the next
     /// step's pre-activations and outputs (pixels × filters each; megabytes a batch, which cost
     /// a page-zeroing pass each time they were allocated afresh).
@@ -324,9 +330,15 @@ impl Conv2d {
             filters,
             input_grad: true,
             products: Products::F32,
+            relu_by_pool: false,
             saved: None,
             spare: Spare::default(),
         }
+    }
+
+    /// Whether backward needs the pre-activations (see `relu_by_pool`).
+    fn keeps_pre_activations(&self) -> bool {
+        !(self.relu_by_pool && self.activation == Activation::Relu)
     }
 
     /// Images per tile.
@@ -347,21 +359,28 @@ impl Conv2d {
         )
     }
 
-    /// Pre-activations and activations (both output pixels × filters) of a batch, written over
-    /// every value of `z` and `out`. Each core takes a block of images, tile by tile: receptive
-    /// fields, product, bias, activation.
+    /// Activations (output pixels × filters) of a batch, written over every value of `out`, and
+    /// the pre-activations over `z` when given (else each tile's stay in a scratch tile). Each
+    /// core takes a block of images, tile by tile: receptive fields, product, bias, activation.
     fn convolve(
         &self,
         x: &Array2<f32>,
-        mut z: Array2<f32>,
+        mut z: Option<Array2<f32>>,
         mut out: Array2<f32>,
-    ) -> (Array2<f32>, Array2<f32>) {
+    ) -> (Option<Array2<f32>>, Array2<f32>) {
         let g = &self.geometry;
         let n = x.nrows();
         let px = g.out_pixels();
-        debug_assert!(z.dim() == (n * px, self.filters) && out.dim() == z.dim());
+        debug_assert!(out.dim() == (n * px, self.filters));
+        debug_assert!(z.as_ref().is_none_or(|z| z.dim() == out.dim()));
         let items = self.split(n);
-        let z_blocks = split_rows_mut(z.view_mut(), &items, px);
+        let z_blocks: Vec<Option<ArrayViewMut2<f32>>> = match z.as_mut() {
+            Some(z) => split_rows_mut(z.view_mut(), &items, px)
+                .into_iter()
+                .map(Some)
+                .collect(),
+            None => items.iter().map(|_| None).collect(),
+        };
         let out_blocks = split_rows_mut(out.view_mut(), &items, px);
         let (bias, activation) = (&self.bias.value, self.activation);
         let kernel = &KernelFactor::new(self.products, self.kernel.value.view());
@@ -373,13 +392,20 @@ impl Conv2d {
             .for_each(|((mut zb, mut ob), r)| {
                 let _flush = FlushSubnormals::new();
                 let mut cols = Array2::<f32>::zeros((tile * px, g.patch_len()));
+                let mut scratch = match zb {
+                    Some(_) => Array2::<f32>::zeros((0, 0)),
+                    None => Array2::<f32>::zeros((tile * px, self.filters)),
+                };
                 let mut start = r.start;
                 while start < r.end {
                     let end = (start + tile).min(r.end);
                     let rows = (start - r.start) * px..(end - r.start) * px;
                     let mut c = cols.slice_mut(s![..(end - start) * px, ..]);
                     im2col(g, &x.slice(s![start..end, ..]), &mut c);
-                    let mut zt = zb.slice_mut(s![rows.clone(), ..]);
+                    let mut zt = match zb.as_mut() {
+                        Some(zb) => zb.slice_mut(s![rows.clone(), ..]),
+                        None => scratch.slice_mut(s![..rows.len(), ..]),
+                    };
                     kernel.multiply(&c.view(), &mut zt, false);
                     activation.add_bias_apply(
                         zt.as_slice_mut().expect("contiguous tile"),
@@ -416,10 +442,10 @@ impl Layer for Conv2d {
 
     fn forward_owned(&mut self, x: Array2<f32>) -> Array2<f32> {
         let rows = x.nrows() * self.geometry.out_pixels();
-        let (z, out) = (
-            self.spare.take(rows, self.filters),
-            self.spare.take(rows, self.filters),
-        );
+        let z = self
+            .keeps_pre_activations()
+            .then(|| self.spare.take(rows, self.filters));
+        let out = self.spare.take(rows, self.filters);
         let (z, out) = self.convolve(&x, z, out);
         let n = x.nrows();
         self.saved = Some((x, z));
@@ -428,7 +454,7 @@ impl Layer for Conv2d {
 
     fn infer(&self, x: &Array2<f32>) -> Array2<f32> {
         let shape = (x.nrows() * self.geometry.out_pixels(), self.filters);
-        let (_, out) = self.convolve(x, Array2::zeros(shape), Array2::zeros(shape));
+        let (_, out) = self.convolve(x, None, Array2::zeros(shape));
         self.to_rows(out, x.nrows())
     }
 
@@ -454,7 +480,7 @@ impl Layer for Conv2d {
         let (input_grad, activation) = (self.input_grad, self.activation);
         let (filters, tile, products) = (self.filters, self.tile_images(), self.products);
         let kernel_t = &KernelFactor::new(products, self.kernel.value.t());
-        let (pre, grad_view) = (&z, &grad.view());
+        let (pre, grad_view) = (z.as_ref(), &grad.view());
         let sums = x_blocks
             .into_par_iter()
             .zip(items.par_iter())
@@ -463,7 +489,10 @@ impl Layer for Conv2d {
                 let mut dk = Array2::<f32>::zeros((g.patch_len(), filters));
                 let mut db = Array1::<f32>::zeros(filters);
                 let mut cols = Array2::<f32>::zeros((tile * px, g.patch_len()));
-                let mut dz = Array2::<f32>::zeros((tile * px, filters));
+                let mut dz = match pre {
+                    Some(_) => Array2::<f32>::zeros((tile * px, filters)),
+                    None => Array2::<f32>::zeros((0, 0)),
+                };
                 let mut start = r.start;
                 while start < r.end {
                     let end = (start + tile).min(r.end);
@@ -471,23 +500,31 @@ impl Layer for Conv2d {
                     let local = start - r.start..end - r.start;
                     let mut c = cols.slice_mut(s![..m, ..]);
                     im2col(&g, &xb.slice(s![local.clone(), ..]), &mut c);
-                    let mut d = dz.slice_mut(s![..m, ..]);
-                    activation.gradient_into(
-                        pre.slice(s![rows.clone(), ..])
-                            .as_slice()
-                            .expect("contiguous tile"),
-                        grad_view
-                            .slice(s![rows, ..])
-                            .as_slice()
-                            .expect("contiguous tile"),
-                        d.as_slice_mut().expect("contiguous tile"),
-                    );
-                    multiply(products, &c.t(), &d.view(), &mut dk.view_mut(), true);
+                    // ∂loss/∂z: ∂loss/∂output ⊙ f'(z), or ∂loss/∂output itself when the
+                    // pooling after this layer applied ReLU's derivative already.
+                    let d = match pre {
+                        Some(pre) => {
+                            let mut d = dz.slice_mut(s![..m, ..]);
+                            activation.gradient_into(
+                                pre.slice(s![rows.clone(), ..])
+                                    .as_slice()
+                                    .expect("contiguous tile"),
+                                grad_view
+                                    .slice(s![rows, ..])
+                                    .as_slice()
+                                    .expect("contiguous tile"),
+                                d.as_slice_mut().expect("contiguous tile"),
+                            );
+                            dz.slice(s![..m, ..])
+                        }
+                        None => grad_view.slice(s![rows, ..]),
+                    };
+                    multiply(products, &c.t(), &d, &mut dk.view_mut(), true);
                     db += &d.sum_axis(Axis(0));
                     if input_grad {
                         // The tile's fields are used: their buffer takes ∂loss/∂fields, and
                         // the tile's images (cut already) take ∂loss/∂images.
-                        kernel_t.multiply(&d.view(), &mut c, false);
+                        kernel_t.multiply(&d, &mut c, false);
                         col2im(&g, &c.view(), &mut xb.slice_mut(s![local, ..]));
                     }
                     start = end;
@@ -499,7 +536,9 @@ impl Layer for Conv2d {
             self.kernel.grad = dk;
             self.bias.grad = db.insert_axis(Axis(0));
         }
-        self.spare.keep(z);
+        if let Some(z) = z {
+            self.spare.keep(z);
+        }
         self.spare.keep(grad);
         if input_grad {
             x
@@ -655,6 +694,42 @@ mod tests {
             assert_eq!(layer.kernel.grad, fresh.kernel.grad, "step {step}");
             assert_eq!(layer.bias.grad, fresh.bias.grad, "step {step}");
         }
+    }
+
+    /// ReLU's derivative applied by the max pooling after the convolution (what the model
+    /// builder sets up) gives the same gradients, bit for bit, as the convolution applying it
+    /// from its kept pre-activations, windows whose maximum is 0 included.
+    #[test]
+    fn relu_applied_by_the_pooling_gives_the_same_gradients() {
+        use crate::nn::pool::{Pool2d, PoolKind};
+        let g = Geometry::new((6, 6, 2), 3, 1, Padding::Same).expect("geometry");
+        let pg = Geometry::new((6, 6, 4), 2, 2, Padding::Valid).expect("geometry");
+        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
+        let conv = Conv2d::new(g, 4, Activation::Relu, Initializer::HeNormal, &mut rng);
+        let pool = Pool2d::new(PoolKind::Max, pg);
+        let (mut fused_conv, mut fused_pool) = (conv.clone(), pool.clone());
+        fused_conv.relu_by_pool = true;
+        fused_pool.after_relu = true;
+        let pairs = [(conv, pool), (fused_conv, fused_pool)];
+        let x = Array2::from_shape_fn((3, g.input_len()), |(i, j)| {
+            ((i * 7 + j * 5) % 13) as f32 / 6.0 - 1.3
+        });
+        let grad = Array2::from_shape_fn((3, pg.out_pixels() * 4), |(i, j)| {
+            ((i * 3 + j) % 7) as f32 - 3.0
+        });
+        let mut results = Vec::new();
+        for (mut conv, mut pool) in pairs {
+            for _ in 0..2 {
+                let out = conv.forward_owned(x.clone());
+                let zero_windows = pool.infer(&out).iter().filter(|&&v| v == 0.0).count();
+                assert!(zero_windows > 0, "no window with maximum 0 to test");
+                let pooled = pool.forward_owned(out);
+                let dx = conv.backward_owned(pool.backward_owned(grad.clone()));
+                results.push((pooled, dx, conv.kernel.grad.clone(), conv.bias.grad.clone()));
+            }
+        }
+        assert_eq!(results[0], results[2]);
+        assert_eq!(results[1], results[3]);
     }
 
     #[test]

@@ -18,6 +18,11 @@ pub enum PoolKind {
 pub struct Pool2d {
     pub kind: PoolKind,
     pub geometry: Geometry,
+    /// Set by the model builder when the input is a ReLU convolution's output
+    /// (`Conv2d::relu_by_pool`): backward then also applies ReLU's derivative, giving no
+    /// gradient to a window whose maximum is 0 (ReLU's derivative there is 0), so that the
+    /// convolution need not keep its pre-activations.
+    pub after_relu: bool,
     /// Max pooling's input of the last training batch, for backward.
     saved: Option<Array2<f32>>,
 }
@@ -27,6 +32,7 @@ impl Pool2d {
         Self {
             kind,
             geometry,
+            after_relu: false,
             saved: None,
         }
     }
@@ -40,7 +46,10 @@ impl Pool2d {
             .par_for_each(|mut o, image| {
                 let image = image.as_slice().expect("contiguous row");
                 let o = o.as_slice_mut().expect("contiguous row");
-                with_avx2(|| pool_image(&g, kind, image, o))
+                with_avx2(
+                    #[inline(always)]
+                    || pool_image(&g, kind, image, o),
+                )
             });
         out
     }
@@ -82,9 +91,15 @@ fn pool_image(g: &Geometry, kind: PoolKind, image: &[f32], out: &mut [f32]) {
 /// output's gradient goes to the first input of its window that holds the maximum (the forward
 /// pass keeps the first of equal values too). `IN_PLACE` (windows that do not overlap): the
 /// gradient is written over `image` itself, and pixels outside every window get 0; else it is
-/// added onto `dx`. Channel by channel and branch-free, so that it vectorises.
+/// added onto `dx`. `AFTER_RELU`: a window whose maximum is not above 0 passes no gradient.
+/// Channel by channel and branch-free, so that it vectorises.
 #[inline(always)]
-fn unpool_max<const IN_PLACE: bool>(g: &Geometry, image: &mut [f32], grad: &[f32], dx: &mut [f32]) {
+fn unpool_max<const IN_PLACE: bool, const AFTER_RELU: bool>(
+    g: &Geometry,
+    image: &mut [f32],
+    grad: &[f32],
+    dx: &mut [f32],
+) {
     let c = g.c;
     let (mut max, mut done) = (vec![0.0f32; c], vec![0.0f32; c]);
     let at = |oh: usize, ow: usize, kh: usize, kw: usize| {
@@ -107,7 +122,7 @@ fn unpool_max<const IN_PLACE: bool>(g: &Geometry, image: &mut [f32], grad: &[f32
                     let pixels = image[at..at + c].iter_mut().zip(max.iter().zip(gr));
                     if IN_PLACE {
                         for ((v, (&m, &gv)), done) in pixels.zip(done.iter_mut()) {
-                            let hit = *v == m && *done == 0.0;
+                            let hit = (*v == m) & (*done == 0.0) & (!AFTER_RELU | (m > 0.0));
                             *v = if hit { gv } else { 0.0 };
                             *done += if hit { 1.0 } else { 0.0 };
                         }
@@ -115,7 +130,7 @@ fn unpool_max<const IN_PLACE: bool>(g: &Geometry, image: &mut [f32], grad: &[f32
                         for (((v, (&m, &gv)), done), d) in
                             pixels.zip(done.iter_mut()).zip(&mut dx[at..at + c])
                         {
-                            let hit = *v == m && *done == 0.0;
+                            let hit = (*v == m) & (*done == 0.0) & (!AFTER_RELU | (m > 0.0));
                             *d += if hit { gv } else { 0.0 };
                             *done += if hit { 1.0 } else { 0.0 };
                         }
@@ -194,6 +209,7 @@ impl Layer for Pool2d {
     fn backward(&mut self, grad: &Array2<f32>) -> Array2<f32> {
         let g = self.geometry;
         let zeros = || Array2::<f32>::zeros((grad.nrows(), g.input_len()));
+        let after_relu = self.after_relu;
         match self.kind {
             PoolKind::Max => {
                 let Some(mut x) = self.saved.take() else {
@@ -207,7 +223,17 @@ impl Layer for Pool2d {
                         .par_for_each(|mut image, gr| {
                             let image = image.as_slice_mut().expect("contiguous row");
                             let gr = gr.as_slice().expect("contiguous row");
-                            with_avx2(|| unpool_max::<true>(&g, image, gr, &mut []))
+                            // One closure per variant: each must inline into the AVX2 copy.
+                            match after_relu {
+                                true => with_avx2(
+                                    #[inline(always)]
+                                    || unpool_max::<true, true>(&g, image, gr, &mut []),
+                                ),
+                                false => with_avx2(
+                                    #[inline(always)]
+                                    || unpool_max::<true, false>(&g, image, gr, &mut []),
+                                ),
+                            }
                         });
                     return x;
                 }
@@ -221,7 +247,16 @@ impl Layer for Pool2d {
                             gr.as_slice().expect("contiguous row"),
                             d.as_slice_mut().expect("contiguous row"),
                         );
-                        with_avx2(|| unpool_max::<false>(&g, image, gr, d))
+                        match after_relu {
+                            true => with_avx2(
+                                #[inline(always)]
+                                || unpool_max::<false, true>(&g, image, gr, d),
+                            ),
+                            false => with_avx2(
+                                #[inline(always)]
+                                || unpool_max::<false, false>(&g, image, gr, d),
+                            ),
+                        }
                     });
                 dx
             }

@@ -219,8 +219,8 @@ impl Sequential {
         let mut shape = self.input_shape.clone();
         let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(self.layers.len());
         for (i, spec) in self.layers.iter().enumerate() {
-            let layer =
-                build_layer(spec, i, &shape, seed, &mut rng).map_err(|e| Error::InLayer {
+            let layer = build_layer(spec, i, self.relu_into_max_pool(i), &shape, seed, &mut rng)
+                .map_err(|e| Error::InLayer {
                     layer: i + 1,
                     kind: spec.keras_name().into(),
                     source: Box::new(e),
@@ -237,10 +237,39 @@ impl Sequential {
     }
 }
 
+/// Where a ReLU convolution hands its output straight to max pooling, and so the pooling's
+/// backward applies ReLU's derivative for it (`Conv2d::relu_by_pool`, `Pool2d::after_relu`).
+#[derive(Clone, Copy, Debug, Default)]
+struct ReluIntoMaxPool {
+    /// This layer is the convolution.
+    before: bool,
+    /// This layer is the pooling.
+    after: bool,
+}
+
+impl Sequential {
+    fn relu_into_max_pool(&self, i: usize) -> ReluIntoMaxPool {
+        let pair = |conv: usize| {
+            matches!(
+                self.layers.get(conv),
+                Some(LayerSpec::Conv2d {
+                    activation: Activation::Relu,
+                    ..
+                })
+            ) && matches!(self.layers.get(conv + 1), Some(LayerSpec::MaxPool2d { .. }))
+        };
+        ReluIntoMaxPool {
+            before: pair(i),
+            after: i > 0 && pair(i - 1),
+        }
+    }
+}
+
 /// Layer `i` (0-based) of a model, given its input shape; weights drawn from `rng`.
 fn build_layer(
     spec: &LayerSpec,
     i: usize,
+    relu_into_max_pool: ReluIntoMaxPool,
     shape: &[usize],
     seed: u64,
     rng: &mut ChaCha8Rng,
@@ -262,6 +291,7 @@ fn build_layer(
             let geometry = Geometry::new(image_shape(shape, "Conv2D")?, kernel, stride, padding)?;
             let mut conv = Conv2d::new(geometry, filters, activation, init, rng);
             conv.input_grad = i > 0;
+            conv.relu_by_pool = relu_into_max_pool.before;
             Box::new(conv)
         }
         LayerSpec::MaxPool2d { size: k, stride } | LayerSpec::AvgPool2d { size: k, stride } => {
@@ -272,7 +302,9 @@ fn build_layer(
             };
             let geometry =
                 Geometry::new(image_shape(shape, "pooling")?, k, stride, Padding::Valid)?;
-            Box::new(Pool2d::new(kind, geometry))
+            let mut pool = Pool2d::new(kind, geometry);
+            pool.after_relu = relu_into_max_pool.after;
+            Box::new(pool)
         }
         LayerSpec::GlobalAvgPool2d => {
             let (h, w, c) = image_shape(shape, "GlobalAveragePooling2D")?;

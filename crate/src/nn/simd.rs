@@ -2,7 +2,9 @@
 //! sets its own compiler flags), whose loops run four floats at a time.
 
 /// `f()` compiled for AVX2 and FMA when the CPU has them, else as built. `f` and what it calls
-/// inline into the AVX2 copy (mark them `#[inline(always)]`).
+/// inline into the AVX2 copy: mark them `#[inline(always)]`, the closure too
+/// (`with_avx2(#[inline(always)] || ...)`). A large closure left to LLVM's judgement stayed out
+/// of the AVX2 copy after an unrelated change elsewhere, and max pooling's backward ran 4× slower.
 #[inline(always)]
 pub(crate) fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
