@@ -27,6 +27,20 @@ pub enum Products {
     Bf16,
 }
 
+impl Products {
+    /// What a model built here uses unless told otherwise ([`crate::Model::set_products`]):
+    /// bf16 where the products run on AMX tiles (its convolutions' products ~1.5× faster, report
+    /// 001's CNN reaching the same test accuracy as in f32 within 0.2 points on average over
+    /// seeds: README, "Speed"), else f32 (`vdpbf16ps` alone is no faster than f32 FMAs).
+    pub fn preferred() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if bf16_available() && amx::available() {
+            return Products::Bf16;
+        }
+        Products::F32
+    }
+}
+
 /// Whether this CPU runs [`Products::Bf16`] as bf16 (else such products run in f32).
 pub fn bf16_available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -75,7 +89,9 @@ thread_local! {
 }
 
 /// c = a · b, or c += a · b when `accumulate`, with bf16 inputs and f32 sums. Runs in f32
-/// (`f32_product`) when the CPU lacks AVX-512 BF16.
+/// (`f32_product`) when the CPU lacks AVX-512 BF16. The entry for every layout, checked by the
+/// tests; the engine's products go through [`product_packed_right`] and [`TransposedSum`].
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn product(
     a: &ArrayView2<f32>,
     b: &ArrayView2<f32>,
@@ -114,6 +130,108 @@ impl<'a> PackedRight<'a> {
             pairs.resize(k.div_ceil(2).div_ceil(16) * 16 * ld, 0);
         }
         Self { b, pairs, ld }
+    }
+}
+
+/// Σ aᵢᵀ · bᵢ over many pairs (a convolution's ∂loss/∂kernel: fieldsᵀ · ∂loss/∂z summed over a
+/// core's tiles), each aᵢ (k × m) and bᵢ (k × n) stored by rows. On AMX the sum stays in the
+/// tiles' layout, transposed, and is written out once: transposing each tile's product into
+/// the sum (73k values a tile in report 001's third convolution) took more than its product.
+/// In f32 (through `f32_product`, into an m × n sum) when asked for, without AMX (`vdpbf16ps`
+/// alone is no faster than f32 here), or for sides under 32.
+pub(crate) struct TransposedSum {
+    m: usize,
+    n: usize,
+    /// On AMX: ⌈n/32⌉·32 rows of ⌈m/32⌉·32, the sum transposed; else m × n.
+    sum: Vec<f32>,
+    tiles: bool,
+    empty: bool,
+}
+
+impl TransposedSum {
+    pub(crate) fn new(m: usize, n: usize, products: Products) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let tiles = products == Products::Bf16
+            && bf16_available()
+            && amx::available()
+            && worth_bf16(32, m, n);
+        #[cfg(not(target_arch = "x86_64"))]
+        let tiles = {
+            let _ = products;
+            false
+        };
+        let len = match tiles {
+            true => n.div_ceil(32) * 32 * m.div_ceil(32) * 32,
+            false => m * n,
+        };
+        Self {
+            m,
+            n,
+            sum: vec![0.0; len],
+            tiles,
+            empty: true,
+        }
+    }
+
+    /// sum += aᵀ · b; f32 sides (or no AMX) through `f32_product` (c += aᵀ · b when its last
+    /// argument is true).
+    pub(crate) fn add(
+        &mut self,
+        a: &ArrayView2<f32>,
+        b: &ArrayView2<f32>,
+        f32_product: impl FnOnce(&ArrayView2<f32>, &ArrayView2<f32>, &mut ArrayViewMut2<f32>, bool),
+    ) {
+        assert!(
+            a.ncols() == self.m && b.ncols() == self.n && a.nrows() == b.nrows(),
+            "transposed sum: {:?}ᵀ · {:?} into {} × {}",
+            a.dim(),
+            b.dim(),
+            self.m,
+            self.n
+        );
+        if a.nrows() == 0 {
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if self.tiles && a.is_standard_layout() && b.is_standard_layout() {
+            amx::transposed_sum_add(a, b, &mut self.sum, self.empty);
+            self.empty = false;
+            return;
+        }
+        if self.tiles {
+            // A layout the tiles do not read: its product through f32, added below.
+            let mut part = ndarray::Array2::zeros((self.m, self.n));
+            f32_product(&a.t(), b, &mut part.view_mut(), false);
+            self.add_transposed(&part.view());
+            return;
+        }
+        let mut sum = ndarray::ArrayViewMut2::from_shape((self.m, self.n), &mut self.sum)
+            .expect("m × n values");
+        f32_product(&a.t(), b, &mut sum, true);
+        self.empty = false;
+    }
+
+    /// A part in m × n order added onto a sum kept in the tiles' layout.
+    fn add_transposed(&mut self, part: &ArrayView2<f32>) {
+        let ld = self.m.div_ceil(32) * 32;
+        for ((i, j), &v) in part.indexed_iter() {
+            let at = j * ld + i;
+            self.sum[at] = if self.empty { v } else { self.sum[at] + v };
+        }
+        if self.empty {
+            // The rest of the tiles' layout is padding: zero already.
+            self.empty = false;
+        }
+    }
+
+    /// The sum (m × n).
+    pub(crate) fn into_array(self) -> ndarray::Array2<f32> {
+        let (m, n) = (self.m, self.n);
+        if !self.tiles {
+            return ndarray::Array2::from_shape_vec((m, n), self.sum).expect("m × n values");
+        }
+        let ld = m.div_ceil(32) * 32;
+        ndarray::Array2::from_shape_fn((m, n), |(i, j)| self.sum[j * ld + i])
     }
 }
 
@@ -508,39 +626,10 @@ mod amx {
         accumulate: bool,
         (left, right, scratch, out): (&mut Vec<u32>, &mut Vec<u32>, &mut Vec<u32>, &mut Vec<f32>),
     ) {
-        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-        let pairs = k.div_ceil(2);
-        let kp = pairs.div_ceil(16) * 16;
-        let (rows_pad, ldb) = (n.div_ceil(32) * 32, m.div_ceil(32) * 32);
-        grow(left, rows_pad * kp);
-        grow(right, kp * ldb);
-        // bᵀ's rows of pairs are b's pairs of rows, read along b's rows and written down the
-        // columns of `left` (a few kilobytes of rows: they stay in L1).
-        pack_row_pairs(b, scratch, n);
-        for p in 0..pairs {
-            for (j, &v) in scratch[p * n..(p + 1) * n].iter().enumerate() {
-                left[j * kp + p] = v;
-            }
-        }
-        for j in 0..n {
-            left[j * kp + pairs..(j + 1) * kp].fill(0);
-        }
-        left[n * kp..rows_pad * kp].fill(0);
-        pack_row_pairs(&a.t(), right, ldb);
-        right[pairs * ldb..kp * ldb].fill(0);
-        grow(out, rows_pad * ldb);
-        // SAFETY: AMX was granted (available()); the buffers hold whole tiles as sized above.
-        unsafe {
-            tiles(
-                rows_pad,
-                kp,
-                ldb,
-                left.as_ptr(),
-                right.as_ptr(),
-                (out.as_mut_ptr(), ldb),
-                false,
-            )
-        };
+        let m = a.nrows();
+        let ldb = m.div_ceil(32) * 32;
+        grow(out, b.ncols().div_ceil(32) * 32 * ldb);
+        transposed_tiles(&a.t(), b, (left, right, scratch), out, false);
         for i in 0..m {
             let row = c
                 .row_mut(i)
@@ -556,6 +645,67 @@ mod amx {
                     .for_each(|(j, v)| *v = out[j * ldb + i]);
             }
         }
+    }
+
+    /// out = aᵀ · b or out += aᵀ · b when `load`, for a (k × m) and b (k × n) stored by rows,
+    /// `out` holding the result transposed (n × m) in whole tiles: ⌈n/32⌉·32 rows of ⌈m/32⌉·32.
+    fn transposed_tiles(
+        a: &ArrayView2<f32>,
+        b: &ArrayView2<f32>,
+        (left, right, scratch): (&mut Vec<u32>, &mut Vec<u32>, &mut Vec<u32>),
+        out: &mut [f32],
+        load: bool,
+    ) {
+        let (k, m, n) = (a.nrows(), a.ncols(), b.ncols());
+        let pairs = k.div_ceil(2);
+        let kp = pairs.div_ceil(16) * 16;
+        let (rows_pad, ldb) = (n.div_ceil(32) * 32, m.div_ceil(32) * 32);
+        assert!(
+            out.len() >= rows_pad * ldb,
+            "transposed tiles: output too short"
+        );
+        grow(left, rows_pad * kp);
+        grow(right, kp * ldb);
+        // bᵀ's rows of pairs are b's pairs of rows, read along b's rows and written down the
+        // columns of `left` (a few kilobytes of rows: they stay in L1).
+        pack_row_pairs(b, scratch, n);
+        for p in 0..pairs {
+            for (j, &v) in scratch[p * n..(p + 1) * n].iter().enumerate() {
+                left[j * kp + p] = v;
+            }
+        }
+        for j in 0..n {
+            left[j * kp + pairs..(j + 1) * kp].fill(0);
+        }
+        left[n * kp..rows_pad * kp].fill(0);
+        pack_row_pairs(a, right, ldb);
+        right[pairs * ldb..kp * ldb].fill(0);
+        // SAFETY: AMX was granted (available()); the buffers hold whole tiles as sized above.
+        unsafe {
+            tiles(
+                rows_pad,
+                kp,
+                ldb,
+                left.as_ptr(),
+                right.as_ptr(),
+                (out.as_mut_ptr(), ldb),
+                load,
+            )
+        };
+    }
+
+    /// `out` += aᵀ · b for [`super::TransposedSum`] (its buffer, as [`transposed_tiles`]
+    /// lays it out; `first`: out = aᵀ · b).
+    pub(super) fn transposed_sum_add(
+        a: &ArrayView2<f32>,
+        b: &ArrayView2<f32>,
+        out: &mut [f32],
+        first: bool,
+    ) {
+        BUFFERS.with(|buffers| {
+            let (left, right, scratch, _) = &mut *buffers.borrow_mut();
+            transposed_tiles(a, b, (left, right, scratch), out, !first);
+        });
     }
 
     /// `buffer` at least `len` long, its values stale.
@@ -847,6 +997,56 @@ mod tests {
         assert_eq!(from_bf16(to_bf16(f32::MAX)), f32::INFINITY);
     }
 
+    /// Σ aᵢᵀ · bᵢ over tiles of a convolution's shapes (and edges): on AMX within f32 rounding of
+    /// the rounded factors' sum, whatever the inputs' layout; in f32 the gemm products' sum.
+    #[test]
+    fn transposed_sums_match_the_sum_of_the_rounded_factors_products() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for &(m, n, rows) in &[
+            (288, 64, [392, 392, 200]),
+            (33, 40, [7, 31, 64]),
+            (9, 32, [784, 5, 1]),
+        ] {
+            let parts: Vec<_> = rows
+                .iter()
+                .map(|&r| (random(r, m, &mut rng), random(r, n, &mut rng)))
+                .collect();
+            for products in [Products::F32, Products::Bf16] {
+                let rounds = products == Products::Bf16
+                    && bf16_available()
+                    && cfg!(target_arch = "x86_64")
+                    && worth_bf16(32, m, n);
+                let mut sum = TransposedSum::new(m, n, products);
+                let mut expected = Array2::<f64>::zeros((m, n));
+                let mut scale = Array2::<f64>::ones((m, n));
+                for (i, (a, b)) in parts.iter().enumerate() {
+                    // The second part comes as a transposed view (not the tiles' layout).
+                    let at = a.t().as_standard_layout().into_owned();
+                    let view = if i == 1 { at.t() } else { a.view() };
+                    assert_eq!(view.is_standard_layout(), i != 1);
+                    sum.add(&view, &b.view(), f32_product);
+                    // A transposed view goes through f32 (the tiles read rows).
+                    let rounded = rounds && i != 1;
+                    let r = |x: f32| if rounded { from_bf16(to_bf16(x)) } else { x } as f64;
+                    for ((p, q), e) in expected.indexed_iter_mut() {
+                        for k in 0..a.nrows() {
+                            *e += r(a[[k, p]]) * r(b[[k, q]]);
+                            scale[[p, q]] += (a[[k, p]] * b[[k, q]]).abs() as f64;
+                        }
+                    }
+                }
+                let got = sum.into_array();
+                for ((p, q), &g) in got.indexed_iter() {
+                    assert!(
+                        (g as f64 - expected[[p, q]]).abs() <= 1e-5 * scale[[p, q]],
+                        "{products:?} {m}×{n} at ({p}, {q}): {g} against {}",
+                        expected[[p, q]]
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn products_match_the_rounded_factors_product_for_every_layout_and_edge() {
         if !bf16_available() {
@@ -867,8 +1067,12 @@ mod tests {
         ] {
             let a = random(m, k, &mut rng);
             let b = random(k, n, &mut rng);
-            let at = a.t().to_owned(); // k × m, so that at.t() is a transposed view
-            let bt = b.t().to_owned();
+            // k × m by rows, so that at.t() is a transposed view (`to_owned` of a transposed
+            // view would keep its column order, and at.t() would be row-major again).
+            let at = a.t().as_standard_layout().into_owned();
+            let bt = b.t().as_standard_layout().into_owned();
+            assert!(m.min(k) == 1 || !at.t().is_standard_layout());
+            assert!(k.min(n) == 1 || !bt.t().is_standard_layout());
             let expected = reference(&a.view(), &b.view());
             for (name, av, bv) in [
                 ("row-major", a.view(), b.view()),

@@ -210,22 +210,6 @@ const TILE_ROWS: usize = 512;
 /// products' threshold) report 002's CNN 4 at batch 32 ran its convolutions on one core.
 const CONV_PARALLEL_MIN_WORK: usize = 2_000_000;
 
-/// c = a · b (or += when `accumulate`) in the arithmetic chosen.
-fn multiply(
-    products: Products,
-    a: &ArrayView2<f32>,
-    b: &ArrayView2<f32>,
-    c: &mut ArrayViewMut2<f32>,
-    accumulate: bool,
-) {
-    match products {
-        Products::Bf16 if bf16::worth_bf16(a.nrows(), a.ncols(), b.ncols()) => {
-            bf16::product(a, b, c, accumulate, gemm_acc)
-        }
-        _ => gemm_acc(a, b, c, accumulate),
-    }
-}
-
 /// The kernel (or its transpose) as a pass's products read it: in bf16, packed once for all
 /// the pass's tiles.
 enum KernelFactor<'a> {
@@ -486,7 +470,7 @@ impl Layer for Conv2d {
             .zip(items.par_iter())
             .map(|(mut xb, r)| {
                 let _flush = FlushSubnormals::new();
-                let mut dk = Array2::<f32>::zeros((g.patch_len(), filters));
+                let mut dk = bf16::TransposedSum::new(g.patch_len(), filters, products);
                 let mut db = Array1::<f32>::zeros(filters);
                 let mut cols = Array2::<f32>::zeros((tile * px, g.patch_len()));
                 let mut dz = match pre {
@@ -519,7 +503,7 @@ impl Layer for Conv2d {
                         }
                         None => grad_view.slice(s![rows, ..]),
                     };
-                    multiply(products, &c.t(), &d, &mut dk.view_mut(), true);
+                    dk.add(&c.view(), &d, gemm_acc);
                     db += &d.sum_axis(Axis(0));
                     if input_grad {
                         // The tile's fields are used: their buffer takes ∂loss/∂fields, and
@@ -529,7 +513,7 @@ impl Layer for Conv2d {
                     }
                     start = end;
                 }
-                (dk, db)
+                (dk.into_array(), db)
             })
             .reduce_with(|(ka, ba), (kb, bb)| (ka + kb, ba + bb));
         if let Some((dk, db)) = sums {
