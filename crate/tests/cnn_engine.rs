@@ -1,7 +1,9 @@
 //! The convolutional engine: gradients against finite differences (convolution, pooling, batch
 //! norm, dropout), Keras' parameter counts, learning on real images, save/load, a user's picture.
 
-use fashion_lab::nn::{softmax_cross_entropy, Activation, Initializer, Padding, Sequential};
+use fashion_lab::nn::{
+    softmax_cross_entropy, Activation, Initializer, Padding, Products, Sequential,
+};
 use fashion_lab::prep::picture::fashion_mnist_to_picture;
 use fashion_lab::train::{fit, Optimizer, TrainConfig};
 use fashion_lab::{
@@ -116,6 +118,30 @@ fn convolution_pooling_batch_norm_and_dropout_gradients_match_finite_differences
         let err = gradient_error(&model, &x, &y);
         assert!(err < 1e-2, "{name}: relative gradient error {err}");
     }
+}
+
+/// A model built here runs its convolutions' products as `Products::preferred` says (bf16 where
+/// the CPU has AMX): set to f32, a CNN wide enough for bf16 tiles gives other outputs exactly
+/// when the preferred products are bf16.
+#[test]
+fn a_built_model_uses_the_preferred_products() {
+    let spec = Sequential::new(&[8, 8, 32])
+        .conv2d(32, 3, Activation::Relu, Padding::Same)
+        .flatten()
+        .dense(3, Activation::Linear);
+    let model = spec.build(1).expect("build");
+    assert_eq!(model.products(), Products::preferred());
+    let mut in_f32 = model.clone();
+    in_f32.set_products(Products::F32);
+    let (x, _) = batch(4, model.input_size());
+    let (logits, f32_logits) = (
+        model.logits(&x).expect("logits"),
+        in_f32.logits(&x).expect("logits"),
+    );
+    assert_eq!(
+        logits != f32_logits,
+        Products::preferred() == Products::Bf16
+    );
 }
 
 /// Report 002's four CNNs, as the notebooks build them (the zoo): Keras' summaries give these

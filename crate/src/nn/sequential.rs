@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
+use super::bf16::Products;
 use super::conv::{Conv2d, Geometry, Padding};
 use super::dense::Dense;
 use super::dropout::{Dropout, Flatten};
@@ -228,12 +229,15 @@ impl Sequential {
             shape = layer.output_shape();
             layers.push(layer);
         }
-        Ok(Model {
+        let mut model = Model {
             spec: self.clone(),
             layers,
             seed,
             preprocessing: None,
-        })
+            products: Products::F32,
+        };
+        model.set_products(Products::preferred());
+        Ok(model)
     }
 }
 

@@ -213,6 +213,8 @@ fn key(
         part(&at.to_le_bytes());
     }
     part(about.config.as_bytes());
+    // bf16 and f32 products train to different weights.
+    part(format!("{:?}", model.products()).as_bytes());
     part(about.train.as_bytes());
     part(
         about
@@ -686,6 +688,12 @@ mod tests {
             Some(&val),
             &config,
         ));
+        let mut other_products = model.clone();
+        other_products.set_products(match model.products() {
+            crate::nn::Products::F32 => crate::nn::Products::Bf16,
+            crate::nn::Products::Bf16 => crate::nn::Products::F32,
+        });
+        keys.push(key(&other_products, &train, Some(&val), &config));
         let unique: std::collections::BTreeSet<_> = keys.iter().collect();
         assert_eq!(unique.len(), keys.len(), "every change, another key");
     }
