@@ -239,8 +239,12 @@ fn cnn_learns_real_images_saves_loads_and_classifies_pictures() {
 
     // A test image as a user's photo: 200×200, dark on light, off-centre on a larger canvas.
     let raw = model.predict(xt).expect("predict");
+    // The small model agrees with itself on about 9 pictures in 10 (100 pictures: 90 with f32
+    // products, 89 with bf16), so the floor is 80 %, about three standard errors below. With 40
+    // pictures and a floor of 90 %, a change in the order of the products' f32 sums turned 37
+    // into 34 and failed the test.
     let mut same = 0;
-    let n = 40;
+    let n = 100;
     for i in 0..n {
         let pixels: Vec<u8> = test.images.row(i).to_vec();
         let path = dir.join(format!("photo-{i}.png"));
@@ -256,7 +260,7 @@ fn cnn_learns_real_images_saves_loads_and_classifies_pictures() {
         same += usize::from(seen.class == usize::from(raw[i]));
     }
     assert!(
-        same >= n * 9 / 10,
+        same >= n * 8 / 10,
         "{same} of {n} pictures classified as their raw image"
     );
     // The notebook's view of one picture: picture, model input and bars in one figure (evcxr
