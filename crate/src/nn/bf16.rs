@@ -142,10 +142,10 @@ impl<'a> PackedRight<'a> {
 pub(crate) struct TransposedSum {
     m: usize,
     n: usize,
-    /// On AMX: ⌈n/32⌉·32 rows of ⌈m/32⌉·32, the sum transposed; else m × n.
+    /// On AMX: ⌈n/32⌉·32 rows of ⌈m/32⌉·32, the sum transposed (zeros in the padding); else
+    /// m × n.
     sum: Vec<f32>,
     tiles: bool,
-    empty: bool,
 }
 
 impl TransposedSum {
@@ -169,7 +169,6 @@ impl TransposedSum {
             n,
             sum: vec![0.0; len],
             tiles,
-            empty: true,
         }
     }
 
@@ -193,35 +192,15 @@ impl TransposedSum {
             return;
         }
         #[cfg(target_arch = "x86_64")]
-        if self.tiles && a.is_standard_layout() && b.is_standard_layout() {
-            amx::transposed_sum_add(a, b, &mut self.sum, self.empty);
-            self.empty = false;
-            return;
-        }
         if self.tiles {
-            // A layout the tiles do not read: its product through f32, added below.
-            let mut part = ndarray::Array2::zeros((self.m, self.n));
-            f32_product(&a.t(), b, &mut part.view_mut(), false);
-            self.add_transposed(&part.view());
+            // The tiles read factors by rows (a convolution's tiles are: no copy then).
+            let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
+            amx::transposed_sum_add(&a.view(), &b.view(), &mut self.sum);
             return;
         }
         let mut sum = ndarray::ArrayViewMut2::from_shape((self.m, self.n), &mut self.sum)
             .expect("m × n values");
         f32_product(&a.t(), b, &mut sum, true);
-        self.empty = false;
-    }
-
-    /// A part in m × n order added onto a sum kept in the tiles' layout.
-    fn add_transposed(&mut self, part: &ArrayView2<f32>) {
-        let ld = self.m.div_ceil(32) * 32;
-        for ((i, j), &v) in part.indexed_iter() {
-            let at = j * ld + i;
-            self.sum[at] = if self.empty { v } else { self.sum[at] + v };
-        }
-        if self.empty {
-            // The rest of the tiles' layout is padding: zero already.
-            self.empty = false;
-        }
     }
 
     /// The sum (m × n).
@@ -695,16 +674,11 @@ mod amx {
     }
 
     /// `out` += aᵀ · b for [`super::TransposedSum`] (its buffer, as [`transposed_tiles`]
-    /// lays it out; `first`: out = aᵀ · b).
-    pub(super) fn transposed_sum_add(
-        a: &ArrayView2<f32>,
-        b: &ArrayView2<f32>,
-        out: &mut [f32],
-        first: bool,
-    ) {
+    /// lays it out).
+    pub(super) fn transposed_sum_add(a: &ArrayView2<f32>, b: &ArrayView2<f32>, out: &mut [f32]) {
         BUFFERS.with(|buffers| {
             let (left, right, scratch, _) = &mut *buffers.borrow_mut();
-            transposed_tiles(a, b, (left, right, scratch), out, !first);
+            transposed_tiles(a, b, (left, right, scratch), out, true);
         });
     }
 
@@ -1025,9 +999,7 @@ mod tests {
                     let view = if i == 1 { at.t() } else { a.view() };
                     assert_eq!(view.is_standard_layout(), i != 1);
                     sum.add(&view, &b.view(), f32_product);
-                    // A transposed view goes through f32 (the tiles read rows).
-                    let rounded = rounds && i != 1;
-                    let r = |x: f32| if rounded { from_bf16(to_bf16(x)) } else { x } as f64;
+                    let r = |x: f32| if rounds { from_bf16(to_bf16(x)) } else { x } as f64;
                     for ((p, q), e) in expected.indexed_iter_mut() {
                         for k in 0..a.nrows() {
                             *e += r(a[[k, p]]) * r(b[[k, q]]);
