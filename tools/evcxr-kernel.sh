@@ -13,6 +13,8 @@
 #   $dir/kernel.lock             the repository's Cargo.lock, to become $dir/Cargo.lock
 #   $dir/evcxr/init.evcxr        tools/kernel-init.evcxr, which evcxr runs once it has started
 #                                (EVCXR_CONFIG_DIR), and which moves the two files into place
+#   $dir/evcxr/prelude.rs        tools/kernel-prelude.rs, which evcxr runs next: a cell ending in
+#                                a value compiles once instead of twice
 #   $dir/pid                     the kernel's process id
 #
 # Why so: evcxr writes its project's Cargo.toml but no lock, so Cargo would resolve the notebook's
@@ -82,6 +84,7 @@ mkdir -p "$dir/build" "$dir/pin/src" "$dir/evcxr"
 cp "$tools/kernel-workspace.toml" "$dir/kernel-workspace.toml"
 cp "$root/Cargo.lock" "$dir/kernel.lock"
 cp "$tools/kernel-init.evcxr" "$dir/evcxr/init.evcxr"
+cp "$tools/kernel-prelude.rs" "$dir/evcxr/prelude.rs"
 # The crate's real path: evcxr makes a `:dep`'s path absolute the same way, and Cargo must see one
 # fashion-lab package, not two.
 crate=$(cd "$root/crate" && pwd -P)
