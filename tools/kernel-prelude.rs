@@ -7,6 +7,7 @@
 // an inherent evcxr_display (fashion-lab's Figure and Table) keep theirs: inherent methods come
 // first. Other values (no Debug) fail the first try as before and get evcxr's own message.
 // Being defined here, in the kernel's session, it is in scope in every cell of every notebook.
+// evcxr's `:fmt` and `:types` no longer change how such values print.
 pub trait EvcxrDisplayDebug {
     fn evcxr_display(&self);
 }
