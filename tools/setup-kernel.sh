@@ -32,9 +32,9 @@ if [ "$have" != "evcxr_jupyter v$version ($src/evcxr_jupyter-$version):" ] || [ 
   done <<<"$sums"
   # git apply as a plain patch tool (no repository above the folder is looked for).
   (cd "$src" && GIT_CEILING_DIRECTORIES=$(dirname "$src") git apply -p1 "$patch")
-  build=$(mktemp -d)
+  build=$(mktemp -d)  # ~750 MB of intermediate files, removed however the build ends
+  trap 'rm -rf "$build"' EXIT
   cargo install --locked --quiet --path "$src/evcxr_jupyter-$version" --target-dir "$build"
-  rm -rf "$build"
 fi
 # rust-src lets the kernel's code completion work; it is optional.
 rustup component list --installed 2>/dev/null | grep -q rust-src || rustup component add rust-src >/dev/null 2>&1 || true
