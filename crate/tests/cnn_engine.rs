@@ -130,7 +130,7 @@ fn a_built_model_uses_the_preferred_products() {
         .flatten()
         .dense(3, Activation::Linear);
     let model = spec.build(1).expect("build");
-    assert_eq!(model.products(), Products::preferred());
+    assert_eq!(model.products(), Some(Products::preferred()));
     let mut in_f32 = model.clone();
     in_f32.set_products(Products::F32);
     let (x, _) = batch(4, model.input_size());

@@ -534,6 +534,9 @@ impl Layer for Conv2d {
     fn set_products(&mut self, products: Products) {
         self.products = products;
     }
+    fn products(&self) -> Option<Products> {
+        Some(self.products)
+    }
 
     fn params(&self) -> Vec<&Param> {
         vec![&self.kernel, &self.bias]

@@ -72,6 +72,10 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     /// The arithmetic of the layer's matrix products, for layers that offer a choice (the
     /// convolutions); others ignore it.
     fn set_products(&mut self, _products: super::bf16::Products) {}
+    /// The arithmetic of the layer's matrix products, for layers that offer a choice.
+    fn products(&self) -> Option<super::bf16::Products> {
+        None
+    }
 }
 
 impl Clone for Box<dyn Layer> {

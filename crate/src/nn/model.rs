@@ -31,8 +31,6 @@ pub struct Model {
     /// How raw pixels became the inputs it was trained on (set by `train::fit` from its training
     /// set; saved with the model), so [`Model::classify_image`] scales a picture the same way.
     pub preprocessing: Option<Preprocessing>,
-    /// The arithmetic of the convolutions' products ([`Model::set_products`]).
-    pub(crate) products: super::Products,
 }
 
 /// Rows predicted at once (bounds memory: a convolution holds every receptive field of its batch).
@@ -219,15 +217,15 @@ impl Model {
     /// bf16 (sums stay f32) where the CPU has AVX-512 BF16. A model starts with
     /// [`Products::preferred`]: bf16 where the CPU has AMX, else f32.
     pub fn set_products(&mut self, products: super::Products) {
-        self.products = products;
         for layer in &mut self.layers {
             layer.set_products(products);
         }
     }
 
-    /// The arithmetic of the convolutions' products (see [`Model::set_products`]).
-    pub fn products(&self) -> super::Products {
-        self.products
+    /// The arithmetic of the convolutions' products (see [`Model::set_products`]); `None` for a
+    /// model without convolutions, whose arithmetic it does not change.
+    pub fn products(&self) -> Option<super::Products> {
+        self.layers.iter().find_map(|layer| layer.products())
     }
 
     pub fn params(&self) -> Vec<&Param> {

@@ -234,7 +234,6 @@ impl Sequential {
             layers,
             seed,
             preprocessing: None,
-            products: Products::F32,
         };
         model.set_products(Products::preferred());
         Ok(model)

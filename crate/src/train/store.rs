@@ -213,8 +213,10 @@ fn key(
         part(&at.to_le_bytes());
     }
     part(about.config.as_bytes());
-    // bf16 and f32 products train to different weights.
-    part(format!("{:?}", model.products()).as_bytes());
+    // bf16 and f32 convolutions train to different weights (a model without any: no part).
+    if let Some(products) = model.products() {
+        part(format!("{products:?}").as_bytes());
+    }
     part(about.train.as_bytes());
     part(
         about
@@ -688,12 +690,27 @@ mod tests {
             Some(&val),
             &config,
         ));
+        // The convolutions' arithmetic is part of the key; a model without any has none.
+        let conv = Sequential::new(&[2, 6, 1])
+            .conv2d(4, 3, Activation::Relu, crate::nn::Padding::Same)
+            .flatten()
+            .dense(10, Activation::Linear)
+            .build(3)
+            .expect("model");
+        for products in [crate::nn::Products::F32, crate::nn::Products::Bf16] {
+            let mut m = conv.clone();
+            m.set_products(products);
+            assert_eq!(m.products(), Some(products));
+            keys.push(key(&m, &train, Some(&val), &config));
+        }
         let mut other_products = model.clone();
-        other_products.set_products(match model.products() {
-            crate::nn::Products::F32 => crate::nn::Products::Bf16,
-            crate::nn::Products::Bf16 => crate::nn::Products::F32,
-        });
-        keys.push(key(&other_products, &train, Some(&val), &config));
+        other_products.set_products(crate::nn::Products::F32);
+        assert_eq!(other_products.products(), None);
+        assert_eq!(
+            base,
+            key(&other_products, &train, Some(&val), &config),
+            "an MLP's key does not depend on the convolutions' products"
+        );
         let unique: std::collections::BTreeSet<_> = keys.iter().collect();
         assert_eq!(unique.len(), keys.len(), "every change, another key");
     }
