@@ -89,9 +89,9 @@ thread_local! {
 }
 
 /// c = a · b, or c += a · b when `accumulate`, with bf16 inputs and f32 sums. Runs in f32
-/// (`f32_product`) when the CPU lacks AVX-512 BF16. The entry for every layout, checked by the
-/// tests; the engine's products go through [`product_packed_right`] and [`TransposedSum`].
-#[cfg_attr(not(test), allow(dead_code))]
+/// (`f32_product`) when the CPU lacks AVX-512 BF16. The tests' entry for every layout; the
+/// engine's products go through [`product_packed_right`] and [`TransposedSum`].
+#[cfg(test)]
 pub(crate) fn product(
     a: &ArrayView2<f32>,
     b: &ArrayView2<f32>,
